@@ -1,0 +1,53 @@
+// Raw syscall shims and constants that Swift cannot import directly (function-like macros,
+// variadic functions, constants hidden behind _GNU_SOURCE). No policy lives here.
+#ifndef PORT_RUN_CCOMPAT_H
+#define PORT_RUN_CCOMPAT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+static const int32_t CC_CLONE_NEWNS = 0x00020000;
+static const int32_t CC_CLONE_NEWCGROUP = 0x02000000;
+static const int32_t CC_CLONE_NEWUTS = 0x04000000;
+static const int32_t CC_CLONE_NEWIPC = 0x08000000;
+static const int32_t CC_CLONE_NEWUSER = 0x10000000;
+static const int32_t CC_CLONE_NEWPID = 0x20000000;
+static const int32_t CC_CLONE_NEWNET = 0x40000000;
+static const int32_t CC_CLONE_NEWTIME = 0x00000080;
+
+static const uint32_t CC_CLOSE_RANGE_CLOEXEC = 4;
+static const int32_t CC_O_PATH = 010000000;
+static const int32_t CC_PR_SET_CHILD_SUBREAPER = 36;
+static const int32_t CC_PR_SET_NO_NEW_PRIVS = 38;
+
+int cc_errno(void);
+void cc_set_errno(int value);
+
+int cc_unshare(int flags);
+int cc_setns(int fd, int nstype);
+int cc_pivot_root(const char *new_root, const char *put_old);
+int cc_close_range(unsigned int first, unsigned int last, unsigned int flags);
+int cc_mknod(const char *path, mode_t mode, unsigned int major, unsigned int minor);
+int cc_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+long cc_keyctl_join_session(const char *name);
+int cc_sethostname(const char *name, size_t len);
+int cc_setgroups(size_t count, const gid_t *groups);
+int cc_setresuid(uid_t uid, uid_t euid, uid_t suid);
+int cc_setresgid(gid_t gid, gid_t egid, gid_t sgid);
+int cc_fcntl_int(int fd, int cmd, int arg);
+int cc_ioctl_int(int fd, unsigned long request, int arg);
+int cc_ioctl_ptr(int fd, unsigned long request, void *arg);
+
+int cc_wifexited(int status);
+int cc_wexitstatus(int status);
+int cc_wifsignaled(int status);
+int cc_wtermsig(int status);
+
+// SCM_RIGHTS: one fd over a unix socket, with a short tag for the peer.
+int cc_send_fd(int sock, int fd, const void *data, size_t len);
+int cc_recv_fd(int sock, void *data, size_t len, int *fd_out);
+
+extern char **environ;
+char **cc_environ(void);
+
+#endif

@@ -1,0 +1,91 @@
+#include "ccompat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef KEYCTL_JOIN_SESSION_KEYRING
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#endif
+
+int cc_errno(void) { return errno; }
+void cc_set_errno(int value) { errno = value; }
+
+int cc_unshare(int flags) { return unshare(flags); }
+int cc_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int cc_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int cc_close_range(unsigned int first, unsigned int last, unsigned int flags) {
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+int cc_mknod(const char *path, mode_t mode, unsigned int major, unsigned int minor) {
+    return mknod(path, mode, makedev(major, minor));
+}
+
+int cc_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) {
+    return prctl(option, a2, a3, a4, a5);
+}
+
+long cc_keyctl_join_session(const char *name) {
+    return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+}
+
+int cc_sethostname(const char *name, size_t len) { return sethostname(name, len); }
+int cc_setgroups(size_t count, const gid_t *groups) { return setgroups(count, groups); }
+int cc_setresuid(uid_t uid, uid_t euid, uid_t suid) { return setresuid(uid, euid, suid); }
+int cc_setresgid(gid_t gid, gid_t egid, gid_t sgid) { return setresgid(gid, egid, sgid); }
+int cc_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
+int cc_ioctl_int(int fd, unsigned long request, int arg) { return ioctl(fd, request, arg); }
+int cc_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+
+int cc_wifexited(int status) { return WIFEXITED(status); }
+int cc_wexitstatus(int status) { return WEXITSTATUS(status); }
+int cc_wifsignaled(int status) { return WIFSIGNALED(status); }
+int cc_wtermsig(int status) { return WTERMSIG(status); }
+
+int cc_send_fd(int sock, int fd, const void *data, size_t len) {
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    return (int)sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+int cc_recv_fd(int sock, void *data, size_t len, int *fd_out) {
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = data, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control, .msg_controllen = sizeof control };
+    *fd_out = -1;
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+        memcpy(fd_out, CMSG_DATA(cmsg), sizeof(int));
+    return (int)n;
+}
+
+char **cc_environ(void) { return environ; }

@@ -1,0 +1,66 @@
+/// What the runtime records about a container in `<root>/<id>/state.json`. Status is not
+/// stored: it is derived from the init process and the exec fifo, so it can never go stale.
+public struct ContainerState: Equatable, Sendable {
+    public var id: String
+    public var ociVersion: String
+    public var pid: Int32
+    /// Start time of init in clock ticks since boot (/proc/PID/stat field 22): a recycled pid
+    /// must never be mistaken for the container.
+    public var initStartTime: UInt64
+    public var bundle: String
+    public var rootfs: String
+    public var created: String
+    public var annotations: [String: String]
+    /// True when the container has its own pid namespace: then `kill --all` can find every
+    /// process of the container by that namespace.
+    public var ownPidNamespace: Bool
+
+    public enum Status: String, Sendable { case creating, created, running, stopped }
+
+    public init(id: String, ociVersion: String, pid: Int32, initStartTime: UInt64, bundle: String, rootfs: String,
+                created: String, annotations: [String: String], ownPidNamespace: Bool) {
+        self.id = id
+        self.ociVersion = ociVersion
+        self.pid = pid
+        self.initStartTime = initStartTime
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.created = created
+        self.annotations = annotations
+        self.ownPidNamespace = ownPidNamespace
+    }
+
+    var stored: JSONOutput {
+        .object([("id", .string(id)), ("ociVersion", .string(ociVersion)), ("pid", .int(Int64(pid))),
+                 ("initStartTime", .string(String(initStartTime))), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
+                 ("created", .string(created)), ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0]!)) })),
+                 ("ownPidNamespace", .bool(ownPidNamespace))])
+    }
+
+    init(stored bytes: [UInt8]) throws(SpecError) {
+        let json: JSONField
+        do { json = JSONField(try JSONParser.parse(bytes)) } catch { throw SpecError(path: "", reason: error.description) }
+        id = try json.requiredMember("id").string()
+        ociVersion = try json.string("ociVersion") ?? DefaultSpec.ociVersion
+        pid = try json.requiredMember("pid").integer()
+        initStartTime = UInt64(try json.requiredMember("initStartTime").string()) ?? 0
+        bundle = try json.requiredMember("bundle").string()
+        rootfs = try json.string("rootfs") ?? ""
+        created = try json.string("created") ?? ""
+        annotations = try json.member("annotations")?.stringMap() ?? [:]
+        ownPidNamespace = try json.bool("ownPidNamespace") ?? false
+    }
+
+    /// The OCI state (runtime-spec "State"), in runc's field order; pid is 0 once stopped.
+    public func ociState(status: Status, owner: String = "") -> JSONOutput {
+        var members: [(String, JSONOutput)] = [
+            ("ociVersion", .string(ociVersion)), ("id", .string(id)), ("pid", .int(status == .stopped ? 0 : Int64(pid))),
+            ("status", .string(status.rawValue)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
+            ("created", .string(created)), ("owner", .string(owner)),
+        ]
+        if !annotations.isEmpty {
+            members.append(("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0]!)) })))
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The container lifecycle, as the CLI calls it: create, start, run, state, kill, delete, list.
+public struct Lifecycle: Sendable {
+    public let store: StateStore
+
+    public init(root: String) { store = StateStore(root: root) }
+
+    /// Releases a created container: its process execs. Fails with init's own message
+    /// (e.g. `exec /bin/app: exec format error`) when the execve fails.
+    public func start(_ id: String) throws(RuntimeError) {
+        let lock = try store.lock(id)
+        defer { store.unlock(lock) }
+        let state = try store.load(id)
+        switch store.status(of: state) {
+        case .created: break
+        case .running: throw RuntimeError("cannot start an already running container")
+        case .stopped, .creating: throw RuntimeError("cannot start a container that has stopped")
+        }
+        defer { unlink(store.fifoPath(id)) }
+        try ExecFifo.release(at: store.fifoPath(id)) { ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) }
+    }
+
+    public func state(_ id: String) throws(RuntimeError) -> JSONOutput {
+        let state = try store.load(id)
+        return state.ociState(status: store.status(of: state))
+    }
+
+    public func kill(_ id: String, signal: Int32, all: Bool) throws(RuntimeError) {
+        let state = try store.load(id)
+        guard store.status(of: state) != .stopped else { throw RuntimeError("container not running") }
+        if all && state.ownPidNamespace {
+            for pid in ProcessProbe.pidsSharingNamespace(with: state.pid) { Glibc.kill(pid, signal) }
+            return
+        }
+        if Glibc.kill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
+    }
+
+    /// Removes a stopped or created container; a running one only with `force` (SIGKILL first).
+    public func delete(_ id: String, force: Bool) throws(RuntimeError) {
+        try StateStore.validate(id: id)
+        // As runc: --force on a container that is already gone succeeds, so retries are safe.
+        guard store.exists(id) else {
+            if force { return }
+            throw RuntimeError("container does not exist: \(id)")
+        }
+        let lock = try store.lock(id)
+        defer { store.unlock(lock) }
+        let state: ContainerState
+        do { state = try store.load(id) } catch {
+            // A create that was killed half-way leaves a directory without state: only
+            // `--force` may clear it, since a create may still be running.
+            guard force else { throw error }
+            store.remove(id)
+            return
+        }
+        let status = store.status(of: state)
+        if status == .running && !force {
+            throw RuntimeError("cannot delete container \(id) that is not stopped: running")
+        }
+        if status != .stopped {
+            killRemaining(state)
+            waitForExit(state)
+        }
+        store.remove(id)
+    }
+
+    /// SIGKILL to every process of the container that can still be found.
+    func killRemaining(_ state: ContainerState) {
+        let pids = state.ownPidNamespace ? ProcessProbe.pidsSharingNamespace(with: state.pid) : [state.pid]
+        for pid in pids where pid > 0 { Glibc.kill(pid, SIGKILL) }
+    }
+
+    private func waitForExit(_ state: ContainerState) {
+        for _ in 0..<1000 where ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) {
+            usleep(1000)
+        }
+    }
+
+    public func list() -> [(state: ContainerState, status: ContainerState.Status)] {
+        store.ids().compactMap { id in
+            guard let state = try? store.load(id) else { return nil }
+            return (state, store.status(of: state))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The state directory under `--root`: one directory per container holding state.json
+/// (written atomically) and the exec fifo, guarded by a lock per container.
+public struct StateStore: Sendable {
+    public static let defaultRoot = "/run/port-run"
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public func directory(_ id: String) -> String { root + "/" + id }
+    public func stateFile(_ id: String) -> String { directory(id) + "/state.json" }
+    public func fifoPath(_ id: String) -> String { directory(id) + "/" + ExecFifo.fileName }
+
+    /// runc's rule for ids, plus a length bound: an id becomes a directory name.
+    public static func validate(id: String) throws(RuntimeError) {
+        guard !id.isEmpty, id != ".", id != ".." else { throw RuntimeError("invalid container id: \"\(id)\"") }
+        guard id.utf8.count <= 255 else { throw RuntimeError("invalid container id: longer than 255 bytes") }
+        let allowed = id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
+        guard allowed else { throw RuntimeError("invalid container id: \"\(id)\" (allowed: letters, digits, _ + - .)") }
+    }
+
+    /// Claims the id: mkdir is atomic, so of two creates of one id exactly one wins.
+    public func claim(_ id: String) throws(RuntimeError) {
+        try StateStore.validate(id: id)
+        try Files.makeDirectories(root, mode: 0o711)
+        if mkdir(directory(id), 0o711) != 0 {
+            if errno == EEXIST { throw RuntimeError("container with id exists: \(id)") }
+            throw RuntimeError.system("create state directory \(directory(id))", errno: errno)
+        }
+    }
+
+    public func save(_ state: ContainerState) throws(RuntimeError) {
+        try Files.writeAtomically(stateFile(state.id), state.stored.render(), mode: 0o600)
+    }
+
+    public func exists(_ id: String) -> Bool { Files.isDirectory(directory(id)) }
+
+    public func load(_ id: String) throws(RuntimeError) -> ContainerState {
+        try StateStore.validate(id: id)
+        guard exists(id) else { throw RuntimeError("container does not exist: \(id)") }
+        let bytes: [UInt8]
+        do { bytes = try Files.read(stateFile(id), limit: 1 << 20) } catch {
+            throw RuntimeError("container \(id) has no readable state (it is being created, or its creation was interrupted): \(error.message)")
+        }
+        do { return try ContainerState(stored: bytes) } catch {
+            throw RuntimeError("container \(id): corrupt state file: \(error.reason)")
+        }
+    }
+
+    public func remove(_ id: String) { Files.removeTree(directory(id)) }
+
+    public func ids() -> [String] {
+        Files.list(root).filter { (try? StateStore.validate(id: $0)) != nil && Files.isDirectory(directory($0)) }.sorted()
+    }
+
+    public func status(of state: ContainerState) -> ContainerState.Status {
+        guard ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) else { return .stopped }
+        return Files.exists(fifoPath(state.id)) ? .created : .running
+    }
+
+    /// An exclusive lock on the container's directory, held until `unlock`: start, kill and
+    /// delete of one id never interleave.
+    public func lock(_ id: String) throws(RuntimeError) -> Int32 {
+        let fd = open(directory(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { throw RuntimeError("container does not exist: \(id)") }
+            throw RuntimeError.system("open \(directory(id))", errno: errno)
+        }
+        if retryingEINTR({ flock(fd, LOCK_EX) }) != 0 {
+            let code = errno
+            close(fd)
+            throw RuntimeError.system("lock \(directory(id))", errno: code)
+        }
+        return fd
+    }
+
+    public func unlock(_ fd: Int32) { close(fd) }
+}

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CCompat
+
+/// Closes the runtime's own fds before the container's execve. Stdio (0-2) and the fds the
+/// caller preserved are never touched; nothing of the runtime may reach the container.
+public enum FdCloser {
+    /// Closes every fd >= 3 that is not in `keep`.
+    public static func closeAll(except keep: Set<Int32>, strategy: Strategy) {
+        let kept = keep.filter { $0 >= 3 }.sorted()
+        if strategy.fdClosing == .closeRange, closeRanges(around: kept) { return }
+        walkAndClose(except: Set(kept))
+    }
+
+    /// close_range over each gap between kept fds; false if the kernel refused.
+    private static func closeRanges(around kept: [Int32]) -> Bool {
+        var first: UInt32 = 3
+        for fd in kept {
+            if UInt32(fd) > first, cc_close_range(first, UInt32(fd) - 1, 0) != 0 { return false }
+            first = UInt32(fd) + 1
+        }
+        return cc_close_range(first, UInt32.max, 0) == 0
+    }
+
+    private static func walkAndClose(except kept: Set<Int32>) {
+        var open: [Int32] = []
+        // Some hosts have no /proc/thread-self or a foreign /proc; /proc/self/fd is the
+        // first choice, a bounded loop over the fd limit the last.
+        if let dir = opendir("/proc/self/fd") {
+            let dirFd = dirfd(dir)
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if let fd = Int32(name), fd >= 3, fd != dirFd { open.append(fd) }
+            }
+            closedir(dir)
+        } else {
+            var limit = rlimit()
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            let top = Int32(clamping: min(UInt64(limit.rlim_cur), 1 << 20))
+            open = Array(3..<max(3, top))
+        }
+        for fd in open where !kept.contains(fd) { close(fd) }
+    }
+}

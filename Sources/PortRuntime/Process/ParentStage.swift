@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CCompat
+
+/// The parent side of container creation: forks the init stage (into a new or joined pid
+/// namespace) and waits until it is ready or has failed.
+enum ParentStage {
+    /// Returns init's host pid once init waits on the exec fifo. On failure init has been
+    /// reaped and the error carries init's own message.
+    static func launch(_ request: InitRequest, fifoPath: String) throws(RuntimeError) -> pid_t {
+        let channel = try SyncChannel.make()
+        defer { close(channel.parentEnd) }
+        let fifoFd = open(fifoPath, CC_O_PATH | O_CLOEXEC)
+        if fifoFd < 0 {
+            close(channel.childEnd)
+            throw RuntimeError.system("open \(fifoPath)", errno: errno)
+        }
+        defer { close(fifoFd) }
+
+        let pid: pid_t
+        do {
+            pid = try forkIntoPidNamespace(request.spec.namespace(.pid))
+        } catch {
+            close(channel.childEnd)
+            throw error
+        }
+        if pid == 0 {
+            close(channel.parentEnd)
+            InitStage.run(request, syncFd: channel.childEnd, fifoFd: fifoFd)
+        }
+        close(channel.childEnd)
+        switch SyncChannel.receive(on: channel.parentEnd) {
+        case .ready?:
+            return pid
+        case .error(let message)?:
+            reap(pid)
+            throw RuntimeError(message)
+        case nil:
+            let status = reap(pid)
+            throw RuntimeError("container init exited during setup (\(describe(status)))")
+        }
+    }
+
+    /// unshare/setns(CLONE_NEWPID) only changes where the *next* child goes, so the parent
+    /// forks inside it and then returns its own children to its original pid namespace.
+    private static func forkIntoPidNamespace(_ namespace: Spec.Namespace?) throws(RuntimeError) -> pid_t {
+        guard let namespace else { return try fork() }
+        let original = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
+        if original < 0 { throw RuntimeError.system("open /proc/self/ns/pid", errno: errno) }
+        defer { close(original) }
+        if let path = namespace.path {
+            try Namespaces.join(path, type: .pid)
+        } else if cc_unshare(CC_CLONE_NEWPID) != 0 {
+            throw RuntimeError.system("unshare pid namespace", errno: errno)
+        }
+        let pid = Glibc.fork()
+        // Only the parent goes back; the child stays where it was forked.
+        if pid != 0, cc_setns(original, CC_CLONE_NEWPID) != 0 {
+            Log.warning("return to the runtime's pid namespace: \(errnoText(errno))")
+        }
+        if pid < 0 { throw RuntimeError.system("fork init", errno: errno) }
+        return pid
+    }
+
+    private static func fork() throws(RuntimeError) -> pid_t {
+        let pid = Glibc.fork()
+        if pid < 0 { throw RuntimeError.system("fork init", errno: errno) }
+        return pid
+    }
+
+    @discardableResult
+    static func reap(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        _ = retryingEINTR { waitpid(pid, &status, 0) }
+        return status
+    }
+
+    static func describe(_ status: Int32) -> String {
+        if cc_wifsignaled(status) != 0 { return "killed by signal \(cc_wtermsig(status))" }
+        return "exit status \(cc_wexitstatus(status))"
+    }
+
+    /// runc's convention: the exit code, or 128 + the signal that killed the process.
+    static func exitCode(_ status: Int32) -> Int32 {
+        if cc_wifsignaled(status) != 0 { return 128 + cc_wtermsig(status) }
+        return cc_wexitstatus(status)
+    }
+}

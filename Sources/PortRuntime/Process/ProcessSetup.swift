@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CCompat
+
+/// The container process's own settings, applied by the init stage after the root switch.
+enum ProcessSetup {
+    static func applyRlimits(_ limits: [Spec.Rlimit]) throws(RuntimeError) {
+        for limit in limits {
+            guard let resource = RlimitTable.resources[limit.type] else { continue }
+            var value = rlimit(rlim_cur: rlim_t(limit.soft), rlim_max: rlim_t(limit.hard))
+            if setrlimit(__rlimit_resource_t(UInt32(resource)), &value) != 0 {
+                throw RuntimeError.system("setrlimit \(limit.type)", errno: errno)
+            }
+        }
+    }
+
+    static func writeOOMScoreAdj(_ value: Int32) throws(RuntimeError) {
+        try Files.writeValue("/proc/self/oom_score_adj", String(value))
+    }
+
+    /// Supplementary groups first (they need CAP_SETGID), then gid, then uid.
+    static func switchUser(_ user: Spec.User) throws(RuntimeError) {
+        let groups = user.additionalGids.map { gid_t($0) }
+        if groups.withUnsafeBufferPointer({ cc_setgroups($0.count, $0.baseAddress) }) != 0 {
+            // Without CAP_SETGID (a user namespace with setgroups denied) keep what we have,
+            // unless the spec asked for groups we cannot grant.
+            if !groups.isEmpty || errno != EPERM { throw RuntimeError.system("setgroups", errno: errno) }
+        }
+        try check(cc_setresgid(user.gid, user.gid, user.gid), "setresgid \(user.gid)")
+        try check(cc_setresuid(user.uid, user.uid, user.uid), "setresuid \(user.uid)")
+    }
+
+    /// runc's rule: a name without "/" is searched in the container's PATH; the result must
+    /// be an executable regular file, checked before the container is reported as created.
+    static func resolveExecutable(_ name: String, env: [String]) throws(RuntimeError) -> String {
+        if name.contains("/") {
+            try checkExecutable(name, display: name)
+            return name
+        }
+        let pathVariable = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        for directory in pathVariable.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            if (try? checkExecutable(candidate, display: name)) != nil { return candidate }
+        }
+        throw RuntimeError("exec: \"\(name)\": executable file not found in $PATH")
+    }
+
+    private static func checkExecutable(_ path: String, display: String) throws(RuntimeError) {
+        var info = stat()
+        if stat(path, &info) != 0 { throw RuntimeError("exec: \"\(display)\": stat \(path): \(errnoText(errno))") }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw RuntimeError("exec: \"\(display)\": is a directory") }
+        if info.st_mode & 0o111 == 0 { throw RuntimeError("exec: \"\(display)\": permission denied") }
+    }
+
+    /// HOME comes from the container's own /etc/passwd (never the host's NSS), else "/".
+    static func environment(_ env: [String], uid: UInt32) -> [String] {
+        if env.contains(where: { $0.hasPrefix("HOME=") }) { return env }
+        var home = "/"
+        if let passwd = try? Files.readString("/etc/passwd") {
+            for line in passwd.split(separator: "\n") {
+                let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+                if fields.count >= 6, UInt32(fields[2]) == uid, !fields[5].isEmpty { home = String(fields[5]); break }
+            }
+        }
+        return env + ["HOME=" + home]
+    }
+
+    /// Writes each sysctl to the container's /proc/sys; the namespaced ones only reach the container.
+    static func applySysctls(_ sysctls: [String: String]) throws(RuntimeError) {
+        for key in sysctls.keys.sorted() {
+            let path = "/proc/sys/" + key.replacingDots()
+            do { try Files.writeValue(path, sysctls[key]!) } catch { throw RuntimeError("sysctl \(key): \(error.message)") }
+        }
+    }
+}
+
+private extension String {
+    func replacingDots() -> String { String(map { $0 == "." ? "/" : $0 }) }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The typed messages between the parent stage and the init stage, over a SOCK_SEQPACKET
+/// socketpair so that each message arrives whole.
+public enum SyncMessage: Equatable, Sendable {
+    /// Init finished setting up and waits on the exec fifo.
+    case ready
+    /// Init failed; the text names the stage and the errno ("mount /proc: permission denied").
+    case error(String)
+
+    var encoded: [UInt8] {
+        switch self {
+        case .ready: return [1]
+        case .error(let text): return [2] + Array(text.utf8)
+        }
+    }
+
+    init?(_ bytes: ArraySlice<UInt8>) {
+        guard let tag = bytes.first else { return nil }
+        switch tag {
+        case 1: self = .ready
+        case 2: self = .error(String(decoding: bytes.dropFirst(), as: UTF8.self))
+        default: return nil
+        }
+    }
+}
+
+public struct SyncChannel {
+    public let parentEnd: Int32
+    public let childEnd: Int32
+
+    public static func make() throws(RuntimeError) -> SyncChannel {
+        var fds: [Int32] = [-1, -1]
+        if socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) != 0 {
+            throw RuntimeError.system("socketpair for the init stage", errno: errno)
+        }
+        return SyncChannel(parentEnd: fds[0], childEnd: fds[1])
+    }
+
+    public static func send(_ message: SyncMessage, on fd: Int32) {
+        let bytes = message.encoded
+        _ = bytes.withUnsafeBytes { buffer in retryingEINTR { Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
+    }
+
+    /// The next message, or nil when the peer closed without sending one (it died).
+    public static func receive(on fd: Int32) -> SyncMessage? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = buffer.withUnsafeMutableBytes { raw in retryingEINTR { recv(fd, raw.baseAddress, raw.count, 0) } }
+        guard count > 0 else { return nil }
+        return SyncMessage(buffer[0..<count])
+    }
+}

@@ -1,0 +1,59 @@
+/// The config.json that `port-run spec` writes: the same defaults as `runc spec`, so that
+/// tutorials written for runc work unchanged.
+public enum DefaultSpec {
+    public static let ociVersion = "1.3.0"
+
+    public static func render(args: [String] = ["sh"], terminal: Bool = true) -> String {
+        let capabilities: JSONOutput = .array(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"].map(JSONOutput.string))
+        func mount(_ destination: String, _ type: String, _ source: String, _ options: [String]) -> JSONOutput {
+            .object([("destination", .string(destination)), ("type", .string(type)), ("source", .string(source)),
+                     ("options", .array(options.map(JSONOutput.string)))])
+        }
+        let spec: JSONOutput = .object([
+            ("ociVersion", .string(ociVersion)),
+            ("process", .object([
+                ("terminal", .bool(terminal)),
+                ("user", .object([("uid", .int(0)), ("gid", .int(0))])),
+                ("args", .array(args.map(JSONOutput.string))),
+                ("env", .array([.string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), .string("TERM=xterm")])),
+                ("cwd", .string("/")),
+                ("capabilities", .object([("bounding", capabilities), ("effective", capabilities),
+                                          ("permitted", capabilities), ("ambient", capabilities)])),
+                ("rlimits", .array([.object([("type", .string("RLIMIT_NOFILE")), ("hard", .int(1024)), ("soft", .int(1024))])])),
+                ("noNewPrivileges", .bool(true)),
+            ])),
+            ("root", .object([("path", .string("rootfs")), ("readonly", .bool(true))])),
+            ("hostname", .string("port-run")),
+            ("mounts", .array([
+                mount("/proc", "proc", "proc", []),
+                mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+                mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+                mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+                mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
+                mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
+                mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+            ])),
+            ("linux", .object([
+                ("resources", .object([("devices", .array([.object([("allow", .bool(false)), ("access", .string("rwm"))])]))])),
+                ("namespaces", .array(["pid", "network", "ipc", "uts", "mount", "cgroup"].map { .object([("type", .string($0))]) })),
+                ("maskedPaths", .array(["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                                        "/proc/scsi"].map(JSONOutput.string))),
+                ("readonlyPaths", .array(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map(JSONOutput.string))),
+            ])),
+        ])
+        return spec.render(indent: 1).replacingTabs() + "\n"
+    }
+}
+
+private extension String {
+    /// runc indents config.json with tabs.
+    func replacingTabs() -> String {
+        var out = ""
+        for line in split(separator: "\n", omittingEmptySubsequences: false) {
+            let spaces = line.prefix { $0 == " " }.count
+            out += String(repeating: "\t", count: spaces) + line.dropFirst(spaces) + "\n"
+        }
+        return String(out.dropLast())
+    }
+}

@@ -1,0 +1,66 @@
+/// Checks that need more than one field, or knowledge of what Linux accepts. Decoding already
+/// checked types; this checks meaning. Every error names the JSON path.
+extension Spec {
+    static let propagationModes: Set<String> = ["shared", "slave", "private", "unbindable",
+                                                "rshared", "rslave", "rprivate", "runbindable"]
+
+    /// Validates a spec that is about to run a container (create/run).
+    public func validateForCreate() throws(SpecError) {
+        if root.path.isEmpty { throw SpecError(path: "root.path", reason: "must not be empty") }
+        guard let process else { throw SpecError(path: "process", reason: "required to create a container") }
+        if process.args.isEmpty { throw SpecError(path: "process.args", reason: "must not be empty") }
+        if !process.cwd.hasPrefix("/") { throw SpecError(path: "process.cwd", reason: "must be an absolute path, got \"\(process.cwd)\"") }
+        for (index, entry) in process.env.enumerated() where !entry.contains("=") {
+            throw SpecError(path: "process.env[\(index)]", reason: "expected KEY=value, got \"\(entry)\"")
+        }
+        var seenRlimits = Set<String>()
+        for (index, limit) in process.rlimits.enumerated() {
+            let path = "process.rlimits[\(index)]"
+            if RlimitTable.resources[limit.type] == nil { throw SpecError(path: "\(path).type", reason: "unknown rlimit \"\(limit.type)\"") }
+            if !seenRlimits.insert(limit.type).inserted { throw SpecError(path: "\(path).type", reason: "duplicate rlimit \(limit.type)") }
+            if limit.soft > limit.hard { throw SpecError(path: path, reason: "soft limit \(limit.soft) is above hard limit \(limit.hard)") }
+        }
+        try validateNamespaces()
+        for (index, mount) in mounts.enumerated() where !mount.destination.hasPrefix("/") {
+            throw SpecError(path: "mounts[\(index)].destination", reason: "must be an absolute path, got \"\(mount.destination)\"")
+        }
+        for (index, device) in linux.devices.enumerated() {
+            if !["c", "b", "u", "p"].contains(device.type) {
+                throw SpecError(path: "linux.devices[\(index)].type", reason: "unknown device type \"\(device.type)\"")
+            }
+            if !device.path.hasPrefix("/dev/") {
+                throw SpecError(path: "linux.devices[\(index)].path", reason: "must be under /dev, got \"\(device.path)\"")
+            }
+        }
+        if let mode = linux.rootfsPropagation, !Self.propagationModes.contains(mode) {
+            throw SpecError(path: "linux.rootfsPropagation", reason: "unknown propagation \"\(mode)\"")
+        }
+    }
+
+    private func validateNamespaces() throws(SpecError) {
+        var seen = Set<String>()
+        for (index, namespace) in linux.namespaces.enumerated() {
+            if !seen.insert(namespace.type.rawValue).inserted {
+                throw SpecError(path: "linux.namespaces[\(index)]", reason: "duplicate namespace \"\(namespace.type.rawValue)\"")
+            }
+            if let path = namespace.path, !path.hasPrefix("/") {
+                throw SpecError(path: "linux.namespaces[\(index)].path", reason: "must be an absolute path, got \"\(path)\"")
+            }
+        }
+        // Setting a name on the host's UTS namespace would rename the host.
+        if hostname?.isEmpty == false, namespace(.uts) == nil {
+            throw SpecError(path: "hostname", reason: "cannot set a hostname without a private UTS namespace")
+        }
+        if domainname?.isEmpty == false, namespace(.uts) == nil {
+            throw SpecError(path: "domainname", reason: "cannot set a domainname without a private UTS namespace")
+        }
+        if namespace(.user) != nil || !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
+            throw SpecError(path: "linux.namespaces", reason: "user namespaces are not supported by this version of port-run")
+        }
+        if !linux.sysctl.isEmpty {
+            for key in linux.sysctl.keys.sorted() where key.contains("..") || key.contains("/") || key.hasPrefix(".") {
+                throw SpecError(path: "linux.sysctl", reason: "invalid sysctl name \"\(key)\"")
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Small file helpers over raw syscalls: no Foundation, and every error carries the path.
+public enum Files {
+    /// Reads a whole file, refusing anything larger than `limit` before reading it.
+    public static func read(_ path: String, limit: Int = 16 << 20) throws(RuntimeError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+        defer { close(fd) }
+        return try read(fd: fd, path: path, limit: limit)
+    }
+
+    public static func read(fd: Int32, path: String, limit: Int = 16 << 20) throws(RuntimeError) -> [UInt8] {
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size > limit {
+            throw RuntimeError("read \(path): file is \(info.st_size) bytes, more than the \(limit) allowed")
+        }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in retryingEINTR { Glibc.read(fd, buffer.baseAddress, buffer.count) } }
+            if count < 0 { throw RuntimeError.system("read \(path)", errno: errno) }
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[0..<count])
+            if result.count > limit { throw RuntimeError("read \(path): more than the \(limit) bytes allowed") }
+        }
+    }
+
+    public static func readString(_ path: String) throws(RuntimeError) -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+
+    /// Writes all bytes, retrying short writes.
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String) throws(RuntimeError) {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { buffer in
+                retryingEINTR { Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+            }
+            if count < 0 { throw RuntimeError.system("write \(path)", errno: errno) }
+            offset += count
+        }
+    }
+
+    /// Replaces `path` atomically: a reader sees the old file or the new one, never a part.
+    public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644) throws(RuntimeError) {
+        let temp = "\(path).tmp\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        if fd < 0 { throw RuntimeError.system("open \(temp)", errno: errno) }
+        do {
+            try writeAll(fd: fd, Array(text.utf8), path: temp)
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        close(fd)
+        if rename(temp, path) != 0 {
+            let code = errno
+            unlink(temp)
+            throw RuntimeError.system("rename \(temp) to \(path)", errno: code)
+        }
+    }
+
+    /// Writes a short value to an existing file (sysfs, procfs), as `echo value > path` does.
+    public static func writeValue(_ path: String, _ value: String) throws(RuntimeError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+        defer { close(fd) }
+        try writeAll(fd: fd, Array(value.utf8), path: path)
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// `mkdir -p`: creates each missing component with `mode`.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(RuntimeError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode) != 0, errno != EEXIST {
+                throw RuntimeError.system("mkdir \(current)", errno: errno)
+            }
+        }
+    }
+
+    /// `rm -rf` of a tree that holds only plain files and directories (state directories).
+    public static func removeTree(_ path: String) {
+        if unlink(path) == 0 || errno == ENOENT { return }
+        guard let dir = opendir(path) else { return }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            removeTree(path + "/" + name)
+        }
+        closedir(dir)
+        rmdir(path)
+    }
+
+    /// Names in a directory, without "." and "..".
+    public static func list(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The absolute, symlink-free form of `path` (realpath(3)).
+    public static func realPath(_ path: String) throws(RuntimeError) -> String {
+        guard let resolved = realpath(path, nil) else { throw RuntimeError.system("resolve \(path)", errno: errno) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

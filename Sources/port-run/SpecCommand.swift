@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PortRuntime
+
+enum SpecCommand {
+    static let usage = """
+        Usage: port-run spec [options]
+
+        Writes a default config.json (runc's defaults) into the bundle directory.
+
+        Options:
+          -b, --bundle DIR        bundle directory (default: current directory)
+
+        """
+
+    static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
+        let parsed = try ParsedFlags.parse(arguments, flags: [.value("bundle", "b"), .bool("rootless"), .bool("help", "h")])
+        if parsed.isSet("help") { Output.stdout(usage); return 0 }
+        let path = (parsed.value("bundle") ?? ".") + "/config.json"
+        if Files.exists(path) { throw RuntimeError("File \(path) exists. Remove it first or use a different bundle.") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        if fd < 0 { throw RuntimeError.system("create \(path)", errno: errno) }
+        defer { close(fd) }
+        try Files.writeAll(fd: fd, Array(DefaultSpec.render().utf8), path: path)
+        return 0
+    }
+}
