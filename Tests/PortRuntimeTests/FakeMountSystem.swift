@@ -1,0 +1,38 @@
+@testable import PortRuntime
+
+/// Records every filesystem call and answers lookups from a small in-memory tree.
+final class FakeMountSystem: MountSystem, @unchecked Sendable {
+    var kinds: [String: FileKind] = [:]
+    var links: [String: String] = [:]
+    var calls: [String] = []
+    var failPivot = false
+    var failMknod = false
+
+    func mount(source: String?, target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        calls.append("mount \(source ?? "-") \(target) \(type ?? "-") \(String(flags, radix: 16)) \(data ?? "-")")
+    }
+    func unmount(_ target: String, detach: Bool) throws(RuntimeError) { calls.append("umount \(target)") }
+    func kind(of path: String) -> FileKind? { links[path] != nil ? .symlink : kinds[path] }
+    func readLink(_ path: String) -> String? { links[path] }
+    func makeDirectories(_ path: String, mode: UInt32) throws(RuntimeError) {
+        calls.append("mkdir \(path)")
+        kinds[path] = .directory
+    }
+    func createFile(_ path: String) throws(RuntimeError) {
+        calls.append("touch \(path)")
+        kinds[path] = .regular
+    }
+    func makeNode(_ path: String, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) {
+        if failMknod { throw RuntimeError("mknod \(path): operation not permitted") }
+        calls.append("mknod \(path) \(type) \(String(mode, radix: 8)) \(major):\(minor)")
+    }
+    func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError) { calls.append("chown \(path) \(uid):\(gid)") }
+    func symlink(target: String, at path: String) throws(RuntimeError) { calls.append("symlink \(path) -> \(target)") }
+    func remove(_ path: String) {}
+    func pivotRoot(_ newRoot: String) throws(RuntimeError) {
+        if failPivot { throw RuntimeError("pivot_root \(newRoot): invalid argument") }
+        calls.append("pivot_root \(newRoot)")
+    }
+    func moveRoot(_ newRoot: String) throws(RuntimeError) { calls.append("move_root \(newRoot)") }
+    func lockedFlags(_ path: String) -> UInt { 0 }
+}

@@ -1,0 +1,67 @@
+import XCTest
+@testable import PortRuntime
+
+final class StateStoreTests: XCTestCase {
+    var root = ""
+
+    override func setUp() {
+        root = "/tmp/port-run-unit-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    override func tearDown() { Files.removeTree(root) }
+
+    func testIDsFollowRuncRulesAndAreBounded() {
+        for good in ["a", "my-container_1.2+x", String(repeating: "x", count: 255)] {
+            XCTAssertNoThrow(try StateStore.validate(id: good), good)
+        }
+        for bad in ["", ".", "..", "a/b", "../x", "a\0b", "sp ace", String(repeating: "x", count: 256), "é"] {
+            XCTAssertThrowsError(try StateStore.validate(id: bad), bad)
+        }
+    }
+
+    func testOnlyOneClaimOfAnIDWins() throws {
+        let store = StateStore(root: root)
+        try store.claim("one")
+        XCTAssertThrowsError(try store.claim("one")) { error in
+            XCTAssertEqual((error as? RuntimeError)?.message, "container with id exists: one")
+        }
+    }
+
+    func testStateRoundTripsAndDeadInitMeansStopped() throws {
+        let store = StateStore(root: root)
+        try store.claim("c")
+        let state = ContainerState(id: "c", ociVersion: "1.2.0", pid: Int32.max - 1, initStartTime: 42, bundle: "/b",
+                                   rootfs: "/b/rootfs", created: "2026-01-01T00:00:00Z", annotations: ["k": "v"],
+                                   ownPidNamespace: true)
+        try store.save(state)
+        let loaded = try store.load("c")
+        XCTAssertEqual(loaded, state)
+        XCTAssertEqual(store.status(of: loaded), .stopped)
+        XCTAssertEqual(loaded.ociState(status: .stopped).render(),
+                       #"{"ociVersion":"1.2.0","id":"c","pid":0,"status":"stopped","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z","owner":"","annotations":{"k":"v"}}"#)
+        XCTAssertEqual(store.ids(), ["c"])
+    }
+
+    func testARecycledPidIsNotTheContainer() {
+        let me = getpid()
+        let start = ProcessProbe.startTime(me)
+        XCTAssertTrue(ProcessProbe.isAlive(me, startTime: start))
+        XCTAssertFalse(ProcessProbe.isAlive(me, startTime: start + 1))
+    }
+
+    func testHalfCreatedContainerGivesAClearError() throws {
+        let store = StateStore(root: root)
+        try store.claim("half")
+        XCTAssertThrowsError(try store.load("half")) { error in
+            XCTAssertTrue((error as? RuntimeError)?.message.hasPrefix("container half has no readable state") == true)
+        }
+        XCTAssertThrowsError(try Lifecycle(root: root).delete("half", force: false))
+        XCTAssertNoThrow(try Lifecycle(root: root).delete("half", force: true))
+        XCTAssertFalse(store.exists("half"))
+    }
+
+    func testRFC3339NanoTrimsTrailingZeros() {
+        XCTAssertEqual(Clock.rfc3339Nano(timespec(tv_sec: 0, tv_nsec: 0)), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(Clock.rfc3339Nano(timespec(tv_sec: 1_700_000_000, tv_nsec: 120_000_000)), "2023-11-14T22:13:20.12Z")
+    }
+}
