@@ -1,0 +1,125 @@
+import Foundation
+import XCTest
+
+/// Runs the real port-run binary against real containers on a busybox rootfs. Every test
+/// gets its own state root and bundle and removes both, also when it fails.
+class IntegrationCase: XCTestCase {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let work = "/tmp/port-run-it-\(getpid())"
+    static let binary = ProcessInfo.processInfo.environment["PORT_RUN_BINARY"] ?? repo + "/.build/release/port-run"
+    nonisolated(unsafe) static var rootfsReady = false
+
+    var stateRoot = ""
+    var bundle = ""
+    var config: [String: Any] = [:]
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    override func setUpWithError() throws {
+        guard getuid() == 0 else { throw XCTSkip("integration tests need root: real namespaces, mounts and devices") }
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            XCTFail("no port-run binary at \(Self.binary): run scripts/build first")
+            return
+        }
+        if !Self.rootfsReady {
+            try FileManager.default.createDirectory(atPath: Self.work, withIntermediateDirectories: true)
+            let made = try shell("PORT_RUN='\(Self.binary)' '\(Self.repo)/scripts/make-bundle' '\(Self.work)/base' true")
+            XCTAssertEqual(made.status, 0, made.stderr)
+            Self.rootfsReady = true
+        }
+        let name = self.name.components(separatedBy: " ").last!.trimmingCharacters(in: CharacterSet(charactersIn: "]"))
+        stateRoot = "\(Self.work)/\(name)/state"
+        bundle = "\(Self.work)/\(name)/bundle"
+        try? FileManager.default.removeItem(atPath: "\(Self.work)/\(name)")
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        let template = try Data(contentsOf: URL(fileURLWithPath: "\(Self.work)/base/config.json"))
+        config = try JSONSerialization.jsonObject(with: template) as! [String: Any]
+        config["root"] = ["path": "\(Self.work)/base/rootfs", "readonly": true]
+    }
+
+    override func tearDownWithError() throws {
+        guard !stateRoot.isEmpty else { return }
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []
+        for id in ids { _ = try? port("delete", "--force", id) }
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []
+        XCTAssertEqual(left, [], "state left behind")
+        try? FileManager.default.removeItem(atPath: (stateRoot as NSString).deletingLastPathComponent)
+    }
+
+    /// Sets process.args (and optionally edits the rest) and writes config.json.
+    func writeConfig(_ args: [String], edit: (inout [String: Any]) -> Void = { _ in }) throws {
+        var process = config["process"] as! [String: Any]
+        process["args"] = args
+        config["process"] = process
+        edit(&config)
+        let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted])
+        try data.write(to: URL(fileURLWithPath: bundle + "/config.json"))
+    }
+
+    func shell(_ command: String) throws -> Result {
+        try execute("/bin/sh", ["-c", command])
+    }
+
+    /// port-run with this test's --root; the bundle is the test's own.
+    @discardableResult
+    func port(_ arguments: String...) throws -> Result {
+        try execute(Self.binary, ["--root", stateRoot] + arguments, directory: bundle)
+    }
+
+    func execute(_ path: String, _ arguments: [String], directory: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = "\(Self.work)/out-\(UUID().uuidString)"
+        let err = out + ".err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: err) }
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return Result(status: status, stdout: try String(contentsOfFile: out, encoding: .utf8),
+                      stderr: try String(contentsOfFile: err, encoding: .utf8))
+    }
+
+    /// port-run running on while the test acts on it; its stdout is a pipe.
+    func startInBackground(_ arguments: String...) throws -> (run: Process, output: FileHandle) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["--root", stateRoot] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: bundle)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        return (process, pipe.fileHandleForReading)
+    }
+
+    func state(_ id: String) throws -> [String: Any] {
+        let result = try port("state", id)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
+    /// Nothing of the container may remain: no state, no mount of the bundle, no process.
+    func assertNothingLeft(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stateRoot + "/" + id), "state directory left", file: file, line: line)
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        XCTAssertFalse(mounts.contains(Self.work + "/base/rootfs"), "mount left behind", file: file, line: line)
+        // A leftover init is a fork of port-run: its command line still names this test's root.
+        let me = getpid()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != me,
+                  let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let text = String(decoding: cmdline, as: UTF8.self)
+            XCTAssertFalse(text.contains(stateRoot) && text.contains(id), "process \(pid) left behind: \(text)", file: file, line: line)
+        }
+    }
+}
