@@ -55,6 +55,30 @@ int cc_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
 int cc_ioctl_int(int fd, unsigned long request, int arg) { return ioctl(fd, request, arg); }
 int cc_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
 
+struct cc_cap_header { uint32_t version; int pid; };
+struct cc_cap_data { uint32_t effective, permitted, inheritable; };
+#define CC_CAP_VERSION_3 0x20080522
+
+int cc_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
+    struct cc_cap_header header = { CC_CAP_VERSION_3, 0 };
+    struct cc_cap_data data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    *effective = (uint64_t)data[1].effective << 32 | data[0].effective;
+    *permitted = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+    *inheritable = (uint64_t)data[1].inheritable << 32 | data[0].inheritable;
+    return 0;
+}
+
+int cc_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+    struct cc_cap_header header = { CC_CAP_VERSION_3, 0 };
+    struct cc_cap_data data[2] = {
+        { (uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable },
+        { (uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32) },
+    };
+    return (int)syscall(SYS_capset, &header, data);
+}
+
 int cc_wifexited(int status) { return WIFEXITED(status); }
 int cc_wexitstatus(int status) { return WEXITSTATUS(status); }
 int cc_wifsignaled(int status) { return WIFSIGNALED(status); }

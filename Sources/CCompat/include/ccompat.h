@@ -19,6 +19,11 @@ static const uint32_t CC_CLOSE_RANGE_CLOEXEC = 4;
 static const int32_t CC_O_PATH = 010000000;
 static const int32_t CC_PR_SET_CHILD_SUBREAPER = 36;
 static const int32_t CC_PR_SET_NO_NEW_PRIVS = 38;
+static const int32_t CC_PR_SET_KEEPCAPS = 8;
+static const int32_t CC_PR_CAPBSET_DROP = 24;
+static const int32_t CC_PR_CAP_AMBIENT = 47;
+static const unsigned long CC_PR_CAP_AMBIENT_RAISE = 2;
+static const unsigned long CC_PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
 int cc_errno(void);
 void cc_set_errno(int value);
@@ -42,6 +47,10 @@ int cc_wifexited(int status);
 int cc_wexitstatus(int status);
 int cc_wifsignaled(int status);
 int cc_wtermsig(int status);
+
+// capget/capset with the 64-bit (version 3) layout; pid 0 is the calling thread.
+int cc_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+int cc_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 
 // SCM_RIGHTS: one fd over a unix socket, with a short tag for the peer.
 int cc_send_fd(int sock, int fd, const void *data, size_t len);

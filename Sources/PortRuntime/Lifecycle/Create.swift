@@ -34,6 +34,11 @@ extension Lifecycle {
         // Termux's exec helper is a bionic library: it would break any glibc container.
         process.env.removeAll { $0.hasPrefix("LD_PRELOAD=") && $0.contains("libtermux-exec") }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
+        let lastCap = CapabilitySets.kernelLastCap()
+        let capabilities: CapabilitySets?
+        do { capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) } } catch {
+            throw RuntimeError(error.description)
+        }
 
         try store.claim(options.id)
         var launchedPid: pid_t = 0
@@ -41,8 +46,9 @@ extension Lifecycle {
             try ExecFifo.create(at: store.fifoPath(options.id))
             let request = InitRequest(containerID: options.id, spec: spec, process: process, rootfs: rootfs, bundle: bundle,
                                       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
-                                      preserveFds: options.preserveFds, strategy: Strategy.detect())
-            launchedPid = try ParentStage.launch(request, fifoPath: store.fifoPath(options.id))
+                                      preserveFds: options.preserveFds, strategy: Strategy.detect(),
+                                      capabilities: capabilities, lastCap: lastCap)
+            launchedPid = try ParentStage.launch(request, stateDirectory: store.directory(options.id))
             let state = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: launchedPid,
                                        initStartTime: ProcessProbe.startTime(launchedPid), bundle: bundle, rootfs: rootfs,
                                        created: Clock.rfc3339Nano(), annotations: spec.annotations,
@@ -99,8 +105,8 @@ extension Lifecycle {
             spec = try Spec.decode(bytes)
             try spec.validateForCreate()
         } catch { throw RuntimeError(error.description) }
-        if spec.namespace(.mount) == nil {
-            throw RuntimeError("config.json: linux.namespaces: a mount namespace is required (the rootfs is built inside it)")
+        if spec.namespace(.mount) == nil && !spec.mounts.isEmpty {
+            Log.warning("config.json: mounts: ignored, since there is no mount namespace to hold them")
         }
         return spec
     }

@@ -16,21 +16,26 @@ public struct InitRequest {
     public var noNewKeyring: Bool
     public var preserveFds: Int32
     public var strategy: Strategy
+    /// nil when the spec sets no capabilities: the process keeps what it has, as in runc.
+    public var capabilities: CapabilitySets?
+    public var lastCap: Int
 }
 
 /// The init stage: runs in the forked, single-threaded child, builds the container around
 /// itself and ends in the container process's execve. It never returns: any failure is sent
 /// to the parent with its stage and the process exits.
 enum InitStage {
-    static func run(_ request: InitRequest, syncFd: Int32, fifoFd: Int32) -> Never {
+    /// `stateDirFd` is the container's state directory, opened before the root switch, so the
+    /// exec fifo can be reached without /proc (a container may mount none).
+    static func run(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32) -> Never {
         var fifoWriter: Int32 = -1
         do throws(RuntimeError) {
-            let executable = try prepare(request, syncFd: syncFd, fifoFd: fifoFd)
+            let executable = try prepare(request, syncFd: syncFd, stateDirFd: stateDirFd)
             SyncChannel.send(.ready, on: syncFd)
             // Blocks until `start` opens the fifo for reading.
-            fifoWriter = open("/proc/self/fd/\(fifoFd)", O_WRONLY | O_CLOEXEC)
-            if fifoWriter < 0 { throw RuntimeError.system("open exec fifo through /proc/self/fd", errno: errno) }
-            close(fifoFd)
+            fifoWriter = openat(stateDirFd, ExecFifo.fileName, O_WRONLY | O_CLOEXEC)
+            if fifoWriter < 0 { throw RuntimeError.system("open exec fifo", errno: errno) }
+            close(stateDirFd)
             try exec(executable, request: request)
         } catch {
             // Before `ready` the parent is listening on the socket; after it, `start` is
@@ -45,7 +50,7 @@ enum InitStage {
     }
 
     /// Everything up to the point where only the fifo and execve remain.
-    private static func prepare(_ request: InitRequest, syncFd: Int32, fifoFd: Int32) throws(RuntimeError) -> String {
+    private static func prepare(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32) throws(RuntimeError) -> String {
         resetSignals()
         let spec = request.spec
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
@@ -59,32 +64,41 @@ enum InitStage {
         if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score) }
         if !request.noNewKeyring { joinSessionKeyring(request.containerID) }
 
-        let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
-        let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: LinuxMountSystem(),
-                                    cgroups: needsCgroups ? CgroupLayout.current() : CgroupLayout(hierarchies: []))
-        try builder.prepareRoot()
-        try builder.mountAll()
-        try builder.createDevices()
-        try builder.createDevSymlinks()
-        try builder.switchRoot(noPivot: request.noPivot)
-        try ProcessSetup.applySysctls(spec.linux.sysctl)
         let cwd = request.process.cwd
-        if !Files.isDirectory(cwd) { try? Files.makeDirectories(cwd) }
-        try builder.finalize()
+        if spec.namespace(.mount) != nil {
+            let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
+            let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: LinuxMountSystem(),
+                                        cgroups: needsCgroups ? CgroupLayout.current() : CgroupLayout(hierarchies: []))
+            try builder.prepareRoot()
+            try builder.mountAll()
+            try builder.createDevices()
+            try builder.createDevSymlinks()
+            try builder.switchRoot(noPivot: request.noPivot)
+            try ProcessSetup.applySysctls(spec.linux.sysctl)
+            if !Files.isDirectory(cwd) { try? Files.makeDirectories(cwd) }
+            try builder.finalize()
+        } else {
+            // Without a mount namespace nothing may be mounted (it would land on the host);
+            // the process still gets its rootfs as root directory.
+            try check(chroot(request.rootfs), "chroot \(request.rootfs)")
+            try ProcessSetup.applySysctls(spec.linux.sysctl)
+        }
 
         try ProcessSetup.applyRlimits(request.process.rlimits)
         umask(mode_t(request.process.user.umask ?? 0o022))
         // cwd is entered before and after the user switch: the first may need root's access,
         // the second proves the container user can be there.
         let enteredEarly = chdir(cwd) == 0
+        try request.capabilities?.applyBeforeUserSwitch(lastCap: request.lastCap)
         try ProcessSetup.switchUser(request.process.user)
+        try request.capabilities?.applyAfterUserSwitch()
         if !enteredEarly || request.process.user.uid != 0 { try check(chdir(cwd), "chdir to cwd (\"\(cwd)\") set in config.json") }
         let executable = try ProcessSetup.resolveExecutable(request.process.args[0], env: request.process.env)
         if request.process.noNewPrivileges {
             try check(cc_prctl(CC_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
         }
         let preserved = (0..<request.preserveFds).map { 3 + $0 }
-        FdCloser.closeAll(except: Set(preserved + [syncFd, fifoFd]), strategy: request.strategy)
+        FdCloser.closeAll(except: Set(preserved + [syncFd, stateDirFd]), strategy: request.strategy)
         return executable
     }
 

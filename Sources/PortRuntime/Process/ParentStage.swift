@@ -10,15 +10,15 @@ import CCompat
 enum ParentStage {
     /// Returns init's host pid once init waits on the exec fifo. On failure init has been
     /// reaped and the error carries init's own message.
-    static func launch(_ request: InitRequest, fifoPath: String) throws(RuntimeError) -> pid_t {
+    static func launch(_ request: InitRequest, stateDirectory: String) throws(RuntimeError) -> pid_t {
         let channel = try SyncChannel.make()
         defer { close(channel.parentEnd) }
-        let fifoFd = open(fifoPath, CC_O_PATH | O_CLOEXEC)
-        if fifoFd < 0 {
+        let stateDirFd = open(stateDirectory, CC_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        if stateDirFd < 0 {
             close(channel.childEnd)
-            throw RuntimeError.system("open \(fifoPath)", errno: errno)
+            throw RuntimeError.system("open \(stateDirectory)", errno: errno)
         }
-        defer { close(fifoFd) }
+        defer { close(stateDirFd) }
 
         let pid: pid_t
         do {
@@ -29,7 +29,7 @@ enum ParentStage {
         }
         if pid == 0 {
             close(channel.parentEnd)
-            InitStage.run(request, syncFd: channel.childEnd, fifoFd: fifoFd)
+            InitStage.run(request, syncFd: channel.childEnd, stateDirFd: stateDirFd)
         }
         close(channel.childEnd)
         switch SyncChannel.receive(on: channel.parentEnd) {
