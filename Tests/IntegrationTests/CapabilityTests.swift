@@ -1,0 +1,53 @@
+import Foundation
+import XCTest
+
+final class CapabilityTests: IntegrationCase {
+    func setCapabilities(_ names: [String], in config: inout [String: Any]) {
+        var process = config["process"] as! [String: Any]
+        process["capabilities"] = ["bounding": names, "effective": names, "permitted": names]
+        config["process"] = process
+    }
+
+    func testTheContainerHoldsOnlyTheGrantedCapabilities() throws {
+        try writeConfig(["sh", "-c", "grep -E 'Cap(Eff|Prm|Bnd|Amb)' /proc/self/status"]) {
+            self.setCapabilities(["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"], in: &$0)
+        }
+        let result = try port("run", "caps")
+        // CHOWN (0), KILL (5), NET_BIND_SERVICE (10): 0x421.
+        XCTAssertEqual(result.stdout, "CapPrm:\t0000000000000421\nCapEff:\t0000000000000421\nCapBnd:\t0000000000000421\nCapAmb:\t0000000000000000\n", result.stderr)
+    }
+
+    func testNonRootUserGetsAmbientCapabilities() throws {
+        // After execve a non-root process keeps only its ambient set: that is how a spec
+        // grants capabilities to a non-root user.
+        try writeConfig(["sh", "-c", "id -u; grep CapEff /proc/self/status"]) { config in
+            var process = config["process"] as! [String: Any]
+            let names = ["CAP_NET_RAW"]
+            process["capabilities"] = ["bounding": names, "effective": names, "permitted": names, "inheritable": names, "ambient": names]
+            process["user"] = ["uid": 1000, "gid": 1000]
+            config["process"] = process
+        }
+        XCTAssertEqual(try port("run", "caps-user").stdout, "1000\nCapEff:\t0000000000002000\n")
+    }
+
+    func testUnknownCapabilityNameIsAnError() throws {
+        try writeConfig(["true"]) { self.setCapabilities(["CAP_CHOWN", "CAP_FOO"], in: &$0) }
+        let result = try port("run", "bogus-cap")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "config.json: process.capabilities.bounding: unknown capability CAP_FOO\n")
+        try assertNothingLeft("bogus-cap")
+    }
+
+    func testCapabilityNewerThanTheKernelIsDroppedWithAWarning() throws {
+        // A kernel whose last capability is 37 (before 5.8) has no CAP_PERFMON, CAP_BPF.
+        try writeConfig(["sh", "-c", "grep CapEff /proc/self/status"]) { self.setCapabilities(["CAP_CHOWN", "CAP_BPF"], in: &$0) }
+        try "37\n".write(toFile: bundle + "/cap_last_cap", atomically: true, encoding: .utf8)
+        let result = try shell("""
+            cd '\(bundle)' && unshare -m sh -c "mount --bind cap_last_cap /proc/sys/kernel/cap_last_cap && \
+            '\(Self.binary)' --root '\(stateRoot)' run oldkernel"
+            """)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "CapEff:\t0000000000000001\n")
+        XCTAssertTrue(result.stderr.contains("CAP_BPF is not supported by this kernel (last capability 37); dropped"), result.stderr)
+    }
+}
