@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -51,6 +53,53 @@ int cc_sethostname(const char *name, size_t len) { return sethostname(name, len)
 int cc_setgroups(size_t count, const gid_t *groups) { return setgroups(count, groups); }
 int cc_setresuid(uid_t uid, uid_t euid, uid_t suid) { return setresuid(uid, euid, suid); }
 int cc_setresgid(gid_t gid, gid_t egid, gid_t sgid) { return setresgid(gid, egid, sgid); }
+int cc_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int cc_signalfd(int fd, const void *mask, int flags) { return signalfd(fd, (const sigset_t *)mask, flags); }
+int cc_read_signal(int fd) {
+    struct signalfd_siginfo info;
+    if (read(fd, &info, sizeof info) != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
+}
+
+int cc_open_pty_master(const char *ptmx, int *index) {
+    int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    int unlock = 0;
+    unsigned int number = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0) {
+        int saved = errno;
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    *index = (int)number;
+    return master;
+}
+
+int cc_set_window_size(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize size = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+int cc_copy_window_size(int from, int to) {
+    struct winsize size;
+    if (ioctl(from, TIOCGWINSZ, &size) < 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &size);
+}
+
+int cc_make_controlling_tty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
+
+size_t cc_termios_size(void) { return sizeof(struct termios); }
+
+int cc_terminal_raw(int fd, void *saved, size_t saved_size) {
+    struct termios mode;
+    if (saved_size < sizeof mode || tcgetattr(fd, &mode) < 0) return -1;
+    memcpy(saved, &mode, sizeof mode);
+    cfmakeraw(&mode);
+    return tcsetattr(fd, TCSANOW, &mode);
+}
+
+int cc_terminal_restore(int fd, const void *saved) { return tcsetattr(fd, TCSANOW, (const struct termios *)saved); }
 int cc_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
 int cc_ioctl_int(int fd, unsigned long request, int arg) { return ioctl(fd, request, arg); }
 int cc_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }

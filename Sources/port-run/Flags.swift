@@ -11,11 +11,14 @@ struct Flag {
 }
 
 struct ParsedFlags {
-    private var values: [String: String] = [:]
+    private var values: [String: [String]] = [:]
     private var switches: Set<String> = []
     var positionals: [String] = []
 
-    func value(_ name: String) -> String? { values[name] }
+    /// The last value given for a flag, as Go's flag package keeps it.
+    func value(_ name: String) -> String? { values[name]?.last }
+    /// Every value of a repeatable flag (`-e A=1 -e B=2`).
+    func values(_ name: String) -> [String] { values[name] ?? [] }
     func isSet(_ name: String) -> Bool { switches.contains(name) }
 
     static func parse(_ arguments: ArraySlice<String>, flags: [Flag], stopAtPositional: Bool = true) throws(RuntimeError) -> ParsedFlags {
@@ -37,7 +40,7 @@ struct ParsedFlags {
             let key = flag.names[0]
             if flag.takesValue {
                 guard let value = inline ?? remaining.popFirst() else { throw RuntimeError("flag needs an argument: -\(name)") }
-                result.values[key] = value
+                result.values[key, default: []].append(value)
             } else {
                 switch inline?.lowercased() {
                 case nil, "true", "1": result.switches.insert(key)

@@ -22,6 +22,7 @@ let globalUsage = """
       run      create and start            state    print a container's state
       kill     signal a container          delete   delete a container
       list     list containers             spec     write a default config.json
+      exec     run a process in a container
 
     Global options:
       --root DIR              state directory (default: \(StateStore.defaultRoot))
@@ -43,6 +44,7 @@ typealias Command = (ArraySlice<String>, Context) throws(RuntimeError) -> Int32
 let commands: [String: Command] = [
     "create": CreateCommand.run, "start": StartCommand.run, "run": RunCommand.run, "state": StateCommand.run,
     "kill": KillCommand.run, "delete": DeleteCommand.run, "list": ListCommand.run, "spec": SpecCommand.run,
+    "exec": ExecCommand.run,
 ]
 
 func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {

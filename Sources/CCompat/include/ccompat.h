@@ -40,6 +40,20 @@ int cc_setgroups(size_t count, const gid_t *groups);
 int cc_setresuid(uid_t uid, uid_t euid, uid_t suid);
 int cc_setresgid(gid_t gid, gid_t egid, gid_t sgid);
 int cc_fcntl_int(int fd, int cmd, int arg);
+int cc_pipe2(int fds[2], int flags);
+int cc_signalfd(int fd, const void *mask, int flags);
+// The next signal number from a signalfd, or -1.
+int cc_read_signal(int fd);
+
+// Pseudo-terminals: a new pty pair from the devpts at `ptmx` (master, and the slave's index).
+int cc_open_pty_master(const char *ptmx, int *index);
+int cc_set_window_size(int fd, unsigned short rows, unsigned short cols);
+int cc_copy_window_size(int from, int to);
+int cc_make_controlling_tty(int fd);
+// Raw mode for the caller's terminal while a container's pty is attached; restore after.
+int cc_terminal_raw(int fd, void *saved, size_t saved_size);
+int cc_terminal_restore(int fd, const void *saved);
+size_t cc_termios_size(void);
 int cc_ioctl_int(int fd, unsigned long request, int arg);
 int cc_ioctl_ptr(int fd, unsigned long request, void *arg);
 

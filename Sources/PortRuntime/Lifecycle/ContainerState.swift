@@ -14,6 +14,8 @@ public struct ContainerState: Equatable, Sendable {
     /// True when the container has its own pid namespace: then `kill --all` can find every
     /// process of the container by that namespace.
     public var ownPidNamespace: Bool
+    /// The hooks of create's config.json: start and delete run poststart and poststop.
+    public var hooks = Hooks()
 
     public enum Status: String, Sendable { case creating, created, running, stopped }
 
@@ -34,7 +36,7 @@ public struct ContainerState: Equatable, Sendable {
         .object([("id", .string(id)), ("ociVersion", .string(ociVersion)), ("pid", .int(Int64(pid))),
                  ("initStartTime", .string(String(initStartTime))), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
                  ("created", .string(created)), ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0]!)) })),
-                 ("ownPidNamespace", .bool(ownPidNamespace))])
+                 ("ownPidNamespace", .bool(ownPidNamespace)), ("hooks", hooks.output)])
     }
 
     init(stored bytes: [UInt8]) throws(SpecError) {
@@ -49,6 +51,18 @@ public struct ContainerState: Equatable, Sendable {
         created = try json.string("created") ?? ""
         annotations = try json.member("annotations")?.stringMap() ?? [:]
         ownPidNamespace = try json.bool("ownPidNamespace") ?? false
+        hooks = try Hooks(json.member("hooks"))
+    }
+
+    /// The state that hooks read on stdin (runtime-spec "State").
+    public func hookState(status: Status) -> String {
+        var members: [(String, JSONOutput)] = [("ociVersion", .string(ociVersion)), ("id", .string(id)),
+                                               ("status", .string(status.rawValue)), ("pid", .int(Int64(pid))),
+                                               ("bundle", .string(bundle))]
+        if !annotations.isEmpty {
+            members.append(("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0]!)) })))
+        }
+        return JSONOutput.object(members).render()
     }
 
     /// The OCI state (runtime-spec "State"), in runc's field order; pid is 0 once stopped.

@@ -23,46 +23,71 @@ extension Lifecycle {
     /// nothing is left behind: no state directory, no process.
     @discardableResult
     public func create(_ options: CreateOptions) throws(RuntimeError) -> ContainerState {
+        var unused: Int32?
+        return try create(options, foregroundConsole: &unused)
+    }
+
+    /// `foregroundConsole`: non-nil on entry means "the caller stays attached": a terminal
+    /// without a console socket then gets an internal one, whose end (where the pty master
+    /// arrives) is returned here.
+    func create(_ options: CreateOptions, foregroundConsole: inout Int32?) throws(RuntimeError) -> ContainerState {
         try StateStore.validate(id: options.id)
         let bundle = try resolveBundle(options.bundle)
         let spec = try loadSpec(bundle: bundle)
         guard var process = spec.process else { throw RuntimeError("config.json: process: required to create a container") }
-        if process.terminal && options.consoleSocket == nil {
+        if process.terminal && options.consoleSocket == nil && foregroundConsole == nil {
             throw RuntimeError("cannot allocate tty if port-run will detach without setting console socket")
         }
-        if process.terminal { throw RuntimeError("config.json: process.terminal: terminals are not supported by this version of port-run") }
         // Termux's exec helper is a bionic library: it would break any glibc container.
         process.env.removeAll { $0.hasPrefix("LD_PRELOAD=") && $0.contains("libtermux-exec") }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
-        let lastCap = CapabilitySets.kernelLastCap()
-        let capabilities: CapabilitySets?
-        do { capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) } } catch {
-            throw RuntimeError(error.description)
-        }
+        let launch = try ProcessLaunch.make(process, preserveFds: options.preserveFds)
 
+        let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
+        defer { if let console { close(console) } }
         try store.claim(options.id)
         var launchedPid: pid_t = 0
+        var creationHooksStarted = false
         do {
             try ExecFifo.create(at: store.fifoPath(options.id))
-            let request = InitRequest(containerID: options.id, spec: spec, process: process, rootfs: rootfs, bundle: bundle,
-                                      noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
-                                      preserveFds: options.preserveFds, strategy: Strategy.detect(),
-                                      capabilities: capabilities, lastCap: lastCap)
-            launchedPid = try ParentStage.launch(request, stateDirectory: store.directory(options.id))
-            let state = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: launchedPid,
-                                       initStartTime: ProcessProbe.startTime(launchedPid), bundle: bundle, rootfs: rootfs,
-                                       created: Clock.rfc3339Nano(), annotations: spec.annotations,
-                                       ownPidNamespace: spec.namespace(.pid)?.path == nil && spec.namespace(.pid) != nil)
+            let request = InitRequest(containerID: options.id, spec: spec, rootfs: rootfs, bundle: bundle,
+                                      noPivot: options.noPivot, noNewKeyring: options.noNewKeyring, launch: launch,
+                                      consoleSocket: console)
+            func stateOf(_ pid: pid_t) -> ContainerState {
+                var state = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: pid,
+                                           initStartTime: ProcessProbe.startTime(pid), bundle: bundle, rootfs: rootfs,
+                                           created: Clock.rfc3339Nano(), annotations: spec.annotations,
+                                           ownPidNamespace: spec.namespace(.pid)?.path == nil && spec.namespace(.pid) != nil)
+                state.hooks = spec.hooks
+                return state
+            }
+            launchedPid = try ParentStage.launch(request, stateDirectory: store.directory(options.id)) { pid throws(RuntimeError) in
+                let state = stateOf(pid)
+                creationHooksStarted = true
+                // runtime-tools expects "created" for prestart (its legacy meaning), "creating" after.
+                try spec.hooks.run(.prestart, state: state.hookState(status: .created))
+                try spec.hooks.run(.createRuntime, state: state.hookState(status: .creating))
+                return state
+            }
+            let state = stateOf(launchedPid)
             try store.save(state)
             if let pidFile = options.pidFile { try Files.writeAtomically(absolute(pidFile), String(launchedPid)) }
             Log.debug("created container \(options.id): init pid \(launchedPid)")
             return state
         } catch {
+            // The spec's step 12: once creation hooks ran, a failure still runs poststop.
+            if creationHooksStarted {
+                let state = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: launchedPid, initStartTime: 0,
+                                           bundle: bundle, rootfs: rootfs, created: "", annotations: spec.annotations,
+                                           ownPidNamespace: false)
+                spec.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
+            }
             if launchedPid > 0 {
                 Glibc.kill(launchedPid, SIGKILL)
                 ParentStage.reap(launchedPid)
             }
             store.remove(options.id)
+            if let peer = foregroundConsole { close(peer) }
             throw error
         }
     }
@@ -70,11 +95,17 @@ extension Lifecycle {
     /// `run`: create, start, and unless detached wait for the container, forwarding signals,
     /// then delete it. Returns the exit code port-run should exit with.
     public func run(_ options: CreateOptions, detach: Bool) throws(RuntimeError) -> Int32 {
+        var console: Int32? = detach ? nil : -1
         if !detach {
             SignalForwarder.block()
             _ = cc_prctl(CC_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         }
-        let state = try create(options)
+        let state = try create(options, foregroundConsole: &console)
+        let master = try console.flatMap { peer throws(RuntimeError) -> Int32? in
+            guard peer >= 0 else { return nil }
+            defer { close(peer) }
+            return try Terminal.receiveMaster(on: peer)
+        }
         do {
             try start(options.id)
         } catch {
@@ -86,8 +117,9 @@ extension Lifecycle {
             throw RuntimeError(error.message, exitCode: status == 0 ? 1 : status)
         }
         if detach { return 0 }
-        let status = SignalForwarder.forwardUntilExit(state.pid)
+        let status = master.map { ConsoleProxy.run(master: $0, until: state.pid) } ?? SignalForwarder.forwardUntilExit(state.pid)
         if state.ownPidNamespace == false { killRemaining(state) }
+        state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
         store.remove(options.id)
         return ParentStage.exitCode(status)
     }

@@ -23,6 +23,7 @@ public struct Lifecycle: Sendable {
         }
         defer { unlink(store.fifoPath(id)) }
         try ExecFifo.release(at: store.fifoPath(id)) { ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) }
+        state.hooks.runWarning(.poststart, state: state.hookState(status: .running))
     }
 
     public func state(_ id: String) throws(RuntimeError) -> JSONOutput {
@@ -66,6 +67,7 @@ public struct Lifecycle: Sendable {
             killRemaining(state)
             waitForExit(state)
         }
+        state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
         store.remove(id)
     }
 

@@ -9,16 +9,14 @@ import CCompat
 public struct InitRequest {
     public var containerID: String
     public var spec: Spec
-    public var process: Spec.Process
     public var rootfs: String
     public var bundle: String
     public var noPivot: Bool
     public var noNewKeyring: Bool
-    public var preserveFds: Int32
-    public var strategy: Strategy
-    /// nil when the spec sets no capabilities: the process keeps what it has, as in runc.
-    public var capabilities: CapabilitySets?
-    public var lastCap: Int
+    public var launch: ProcessLaunch
+    /// Where the pty master goes when process.terminal is set.
+    public var consoleSocket: Int32?
+    var process: Spec.Process { launch.process }
 }
 
 /// The init stage: runs in the forked, single-threaded child, builds the container around
@@ -30,13 +28,15 @@ enum InitStage {
     static func run(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32) -> Never {
         var fifoWriter: Int32 = -1
         do throws(RuntimeError) {
-            let executable = try prepare(request, syncFd: syncFd, stateDirFd: stateDirFd)
+            var hookState: ContainerState?
+            let executable = try prepare(request, syncFd: syncFd, stateDirFd: stateDirFd, hookState: &hookState)
             SyncChannel.send(.ready, on: syncFd)
             // Blocks until `start` opens the fifo for reading.
             fifoWriter = openat(stateDirFd, ExecFifo.fileName, O_WRONLY | O_CLOEXEC)
             if fifoWriter < 0 { throw RuntimeError.system("open exec fifo", errno: errno) }
             close(stateDirFd)
-            try exec(executable, request: request)
+            if let state = hookState { try request.spec.hooks.run(.startContainer, state: state.hookState(status: .created)) }
+            try request.launch.exec(executable)
         } catch {
             // Before `ready` the parent is listening on the socket; after it, `start` is
             // reading the fifo. Either way the message reaches whoever waits.
@@ -50,8 +50,9 @@ enum InitStage {
     }
 
     /// Everything up to the point where only the fifo and execve remain.
-    private static func prepare(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32) throws(RuntimeError) -> String {
-        resetSignals()
+    private static func prepare(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32,
+                                hookState: inout ContainerState?) throws(RuntimeError) -> String {
+        ProcessLaunch.resetSignals()
         let spec = request.spec
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
         try Namespaces.enter(spec.linux.namespaces)
@@ -65,6 +66,7 @@ enum InitStage {
         if !request.noNewKeyring { joinSessionKeyring(request.containerID) }
 
         let cwd = request.process.cwd
+        var terminal: Int32?
         if spec.namespace(.mount) != nil {
             let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
             let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: LinuxMountSystem(),
@@ -73,52 +75,41 @@ enum InitStage {
             try builder.mountAll()
             try builder.createDevices()
             try builder.createDevSymlinks()
+            hookState = try runCreationHooks(request.spec.hooks, syncFd: syncFd)
             try builder.switchRoot(noPivot: request.noPivot)
+            terminal = try request.consoleSocket.map { fd throws(RuntimeError) in
+                try Terminal.create(sendingTo: fd, size: request.process.consoleSize, bindConsole: true)
+            }
             try ProcessSetup.applySysctls(spec.linux.sysctl)
             if !Files.isDirectory(cwd) { try? Files.makeDirectories(cwd) }
             try builder.finalize()
         } else {
+            hookState = try runCreationHooks(request.spec.hooks, syncFd: syncFd)
             // Without a mount namespace nothing may be mounted (it would land on the host);
             // the process still gets its rootfs as root directory.
             try check(chroot(request.rootfs), "chroot \(request.rootfs)")
+            terminal = try request.consoleSocket.map { fd throws(RuntimeError) in
+                try Terminal.create(sendingTo: fd, size: request.process.consoleSize, bindConsole: false)
+            }
             try ProcessSetup.applySysctls(spec.linux.sysctl)
         }
 
-        try ProcessSetup.applyRlimits(request.process.rlimits)
-        umask(mode_t(request.process.user.umask ?? 0o022))
-        // cwd is entered before and after the user switch: the first may need root's access,
-        // the second proves the container user can be there.
-        let enteredEarly = chdir(cwd) == 0
-        try request.capabilities?.applyBeforeUserSwitch(lastCap: request.lastCap)
-        try ProcessSetup.switchUser(request.process.user)
-        try request.capabilities?.applyAfterUserSwitch()
-        if !enteredEarly || request.process.user.uid != 0 { try check(chdir(cwd), "chdir to cwd (\"\(cwd)\") set in config.json") }
-        let executable = try ProcessSetup.resolveExecutable(request.process.args[0], env: request.process.env)
-        if request.process.noNewPrivileges {
-            try check(cc_prctl(CC_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-        }
-        let preserved = (0..<request.preserveFds).map { 3 + $0 }
-        FdCloser.closeAll(except: Set(preserved + [syncFd, stateDirFd]), strategy: request.strategy)
+        let executable = try request.launch.prepare(keeping: [syncFd, stateDirFd], terminal: terminal)
         return executable
     }
 
-    private static func exec(_ executable: String, request: InitRequest) throws(RuntimeError) -> Never {
-        let env = ProcessSetup.environment(request.process.env, uid: request.process.user.uid)
-        let argv = request.process.args.map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        execve(executable, argv, envp)
-        let code = errno
-        throw RuntimeError("exec \(request.process.args[0]): \(errnoText(code))", exitCode: 255)
-    }
-
-    /// The parent may have blocked signals to forward them; the container starts clean.
-    private static func resetSignals() {
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        sigprocmask(SIG_SETMASK, &empty, nil)
-        for signal in 1..<Int32(65) where signal != SIGKILL && signal != SIGSTOP {
-            Glibc.signal(signal, SIG_DFL)
+    /// Between mounting the rootfs and switching into it: the parent runs prestart and
+    /// createRuntime hooks (runtime namespace), then init runs createContainer hooks (the
+    /// container's namespaces, host paths still reachable). Returns the state hooks read.
+    private static func runCreationHooks(_ hooks: Hooks, syncFd: Int32) throws(RuntimeError) -> ContainerState? {
+        guard !hooks.isEmpty else { return nil }
+        SyncChannel.send(.runHooks, on: syncFd)
+        guard case .hooksDone(let stored)? = SyncChannel.receive(on: syncFd),
+              let state = try? ContainerState(stored: Array(stored.utf8)) else {
+            throw RuntimeError("the runtime stopped before the hooks ran")
         }
+        try hooks.run(.createContainer, state: state.hookState(status: .creating))
+        return state
     }
 
     /// A fresh session keyring keeps the host's keys out of the container. Best effort, as in

@@ -10,7 +10,10 @@ import CCompat
 enum ParentStage {
     /// Returns init's host pid once init waits on the exec fifo. On failure init has been
     /// reaped and the error carries init's own message.
-    static func launch(_ request: InitRequest, stateDirectory: String) throws(RuntimeError) -> pid_t {
+    /// `runHooks` is called when init has mounted the rootfs (only if the spec has hooks);
+    /// it returns the state JSON that init's own hooks read.
+    static func launch(_ request: InitRequest, stateDirectory: String,
+                       runHooks: (pid_t) throws(RuntimeError) -> ContainerState) throws(RuntimeError) -> pid_t {
         let channel = try SyncChannel.make()
         defer { close(channel.parentEnd) }
         let stateDirFd = open(stateDirectory, CC_O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -32,15 +35,25 @@ enum ParentStage {
             InitStage.run(request, syncFd: channel.childEnd, stateDirFd: stateDirFd)
         }
         close(channel.childEnd)
-        switch SyncChannel.receive(on: channel.parentEnd) {
-        case .ready?:
-            return pid
-        case .error(let message)?:
-            reap(pid)
-            throw RuntimeError(message)
-        case nil:
-            let status = reap(pid)
-            throw RuntimeError("container init exited during setup (\(describe(status)))")
+        while true {
+            switch SyncChannel.receive(on: channel.parentEnd) {
+            case .ready?:
+                return pid
+            case .runHooks?:
+                do {
+                    SyncChannel.send(.hooksDone(try runHooks(pid).stored.render()), on: channel.parentEnd)
+                } catch {
+                    kill(pid, SIGKILL)
+                    reap(pid)
+                    throw error
+                }
+            case .error(let message)?:
+                reap(pid)
+                throw RuntimeError(message)
+            case .hooksDone?, nil:
+                let status = reap(pid)
+                throw RuntimeError("container init exited during setup (\(describe(status)))")
+            }
         }
     }
 

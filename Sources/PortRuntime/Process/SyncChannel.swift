@@ -11,11 +11,17 @@ public enum SyncMessage: Equatable, Sendable {
     case ready
     /// Init failed; the text names the stage and the errno ("mount /proc: permission denied").
     case error(String)
+    /// Init has mounted the rootfs: the parent runs prestart and createRuntime hooks now.
+    case runHooks
+    /// The parent's hooks succeeded; carries the state JSON for init's own hooks.
+    case hooksDone(String)
 
     var encoded: [UInt8] {
         switch self {
         case .ready: return [1]
         case .error(let text): return [2] + Array(text.utf8)
+        case .runHooks: return [3]
+        case .hooksDone(let state): return [4] + Array(state.utf8)
         }
     }
 
@@ -24,6 +30,8 @@ public enum SyncMessage: Equatable, Sendable {
         switch tag {
         case 1: self = .ready
         case 2: self = .error(String(decoding: bytes.dropFirst(), as: UTF8.self))
+        case 3: self = .runHooks
+        case 4: self = .hooksDone(String(decoding: bytes.dropFirst(), as: UTF8.self))
         default: return nil
         }
     }

@@ -8,6 +8,7 @@ public struct Spec: Sendable {
     public var domainname: String?
     public var mounts: [Mount]
     public var annotations: [String: String]
+    public var hooks: Hooks
     public var linux: Linux
 
     public struct Root: Sendable {

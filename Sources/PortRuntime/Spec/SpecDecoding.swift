@@ -18,6 +18,7 @@ extension Spec {
         domainname = try json.string("domainname")
         mounts = try (json.member("mounts")?.elements() ?? []).map { field throws(SpecError) in try Mount(field) }
         annotations = try json.member("annotations")?.stringMap() ?? [:]
+        hooks = try Hooks(json.member("hooks"))
         linux = try json.member("linux").map { field throws(SpecError) in try Linux(field) } ?? Linux()
     }
 }
@@ -37,6 +38,13 @@ enum SpecVersion {
 }
 
 extension Spec.Process {
+    /// A process.json as `exec --process` takes it; errors name the field.
+    public static func decode(_ bytes: [UInt8]) throws(SpecError) -> Spec.Process {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw SpecError(path: "", reason: error.description) }
+        return try Spec.Process(JSONField(value))
+    }
+
     init(_ json: JSONField) throws(SpecError) {
         terminal = try json.bool("terminal") ?? false
         if let size = try json.member("consoleSize") {

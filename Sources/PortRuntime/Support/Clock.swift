@@ -12,6 +12,13 @@ public enum Clock {
         return now
     }
 
+    /// A clock for timeouts that wall-clock changes cannot move.
+    public static func monotonicMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     /// Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped, as runc prints it.
     public static func rfc3339Nano(_ time: timespec = now()) -> String {
         var seconds = time.tv_sec

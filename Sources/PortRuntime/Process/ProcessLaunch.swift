@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CCompat
+
+/// The last steps before a container process runs, shared by a container's init and by
+/// `exec`: limits, user, capabilities, cwd, no_new_privs, fd closing, execve.
+public struct ProcessLaunch: Sendable {
+    public var process: Spec.Process
+    /// nil when the spec sets no capabilities: the process keeps what it has, as in runc.
+    public var capabilities: CapabilitySets?
+    public var lastCap: Int
+    public var preserveFds: Int32
+    public var strategy: Strategy
+
+    public init(process: Spec.Process, capabilities: CapabilitySets?, lastCap: Int, preserveFds: Int32, strategy: Strategy) {
+        self.process = process
+        self.capabilities = capabilities
+        self.lastCap = lastCap
+        self.preserveFds = preserveFds
+        self.strategy = strategy
+    }
+
+    /// Validates the capability names and builds the launch; errors name the JSON path.
+    public static func make(_ process: Spec.Process, preserveFds: Int32) throws(RuntimeError) -> ProcessLaunch {
+        let lastCap = CapabilitySets.kernelLastCap()
+        let capabilities: CapabilitySets?
+        do { capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) } } catch {
+            throw RuntimeError(error.description)
+        }
+        return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
+                             strategy: Strategy.detect())
+    }
+
+    /// Applies everything but the execve, inside the container's root; returns the resolved
+    /// executable. Only stdio, the preserved fds and `keep` stay open.
+    func prepare(keeping keep: [Int32], terminal: Int32?) throws(RuntimeError) -> String {
+        if let terminal { try Terminal.attach(terminal) }
+        try ProcessSetup.applyRlimits(process.rlimits)
+        umask(mode_t(process.user.umask ?? 0o022))
+        // cwd is entered before and after the user switch: the first may need root's access,
+        // the second proves the container user can be there.
+        let enteredEarly = chdir(process.cwd) == 0
+        try capabilities?.applyBeforeUserSwitch(lastCap: lastCap)
+        try ProcessSetup.switchUser(process.user)
+        try capabilities?.applyAfterUserSwitch()
+        if !enteredEarly || process.user.uid != 0 {
+            try check(chdir(process.cwd), "chdir to cwd (\"\(process.cwd)\") set in config.json")
+        }
+        let executable = try ProcessSetup.resolveExecutable(process.args[0], env: process.env)
+        if process.noNewPrivileges {
+            try check(cc_prctl(CC_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+        }
+        let preserved = (0..<preserveFds).map { 3 + $0 }
+        FdCloser.closeAll(except: Set(preserved + keep), strategy: strategy)
+        return executable
+    }
+
+    func exec(_ executable: String) throws(RuntimeError) -> Never {
+        let env = ProcessSetup.environment(process.env, uid: process.user.uid)
+        let argv = process.args.map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        execve(executable, argv, envp)
+        throw RuntimeError("exec \(process.args[0]): \(errnoText(errno))", exitCode: 255)
+    }
+
+    /// The parent may have blocked signals to forward them; the container starts clean.
+    static func resetSignals() {
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        sigprocmask(SIG_SETMASK, &empty, nil)
+        for signal in 1..<Int32(65) where signal != SIGKILL && signal != SIGSTOP {
+            Glibc.signal(signal, SIG_DFL)
+        }
+    }
+}
