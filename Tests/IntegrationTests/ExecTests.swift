@@ -155,3 +155,16 @@ final class ConsoleReceiver {
         }
     }
 }
+
+final class SocketActivationTests: IntegrationCase {
+    func testListenFdsReachTheContainerAsFdThree() throws {
+        try writeConfig(["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; ls /proc/self/fd; read line <&3; echo got:$line"])
+        try "activated\n".write(toFile: bundle + "/socket-stand-in", atomically: true, encoding: .utf8)
+        // `exec` keeps the shell's pid, so LISTEN_PID names port-run as systemd would.
+        let result = try shell("cd '\(bundle)' && exec 3<socket-stand-in; LISTEN_FDS=1 LISTEN_PID=$$ exec '\(Self.binary)' --root '\(stateRoot)' run activated")
+        XCTAssertEqual(result.stdout, "1 1\n0\n1\n2\n3\n4\ngot:activated\n", result.stderr)
+        let ignored = try shell("cd '\(bundle)' && exec 3<socket-stand-in; LISTEN_FDS=1 LISTEN_PID=1 exec '\(Self.binary)' --root '\(stateRoot)' run not-for-us")
+        // Activation meant for another process is not passed on, nor is its fd.
+        XCTAssertEqual(ignored.stdout, "\n0\n1\n2\n3\ngot:\n")
+    }
+}

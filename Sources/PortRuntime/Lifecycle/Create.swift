@@ -40,8 +40,11 @@ extension Lifecycle {
         }
         // Termux's exec helper is a bionic library: it would break any glibc container.
         process.env.removeAll { $0.hasPrefix("LD_PRELOAD=") && $0.contains("libtermux-exec") }
+        let activation = SocketActivation.inherited()
+        if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
-        let launch = try ProcessLaunch.make(process, preserveFds: options.preserveFds)
+        let launch = try ProcessLaunch.make(process, preserveFds: activation + options.preserveFds)
+        Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue)")
 
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }
