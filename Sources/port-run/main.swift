@@ -10,7 +10,7 @@ struct Context {
     let lifecycle: Lifecycle
 }
 
-let version = "0.1.0"
+let version = Features.version
 
 let globalUsage = """
     port-run \(version): an OCI container runtime, a drop-in for runc.
@@ -22,7 +22,7 @@ let globalUsage = """
       run      create and start            state    print a container's state
       kill     signal a container          delete   delete a container
       list     list containers             spec     write a default config.json
-      exec     run a process in a container
+      exec     run a process in a container features print what this runtime supports
 
     Global options:
       --root DIR              state directory (default: \(StateStore.defaultRoot))
@@ -44,7 +44,7 @@ typealias Command = (ArraySlice<String>, Context) throws(RuntimeError) -> Int32
 let commands: [String: Command] = [
     "create": CreateCommand.run, "start": StartCommand.run, "run": RunCommand.run, "state": StateCommand.run,
     "kill": KillCommand.run, "delete": DeleteCommand.run, "list": ListCommand.run, "spec": SpecCommand.run,
-    "exec": ExecCommand.run,
+    "exec": ExecCommand.run, "features": FeaturesCommand.run,
 ]
 
 func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {

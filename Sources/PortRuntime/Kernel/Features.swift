@@ -1,0 +1,34 @@
+/// `port-run features`: what this runtime supports, in runtime-spec's features.md format.
+/// Only what is implemented is claimed; engines use this to decide what to ask for.
+public enum Features {
+    public static func render(lastCap: Int = CapabilitySets.kernelLastCap()) -> String {
+        let mountOptions = ["async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
+                            "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
+                            "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
+                            "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
+                            "shared", "silent", "slave", "strictatime", "suid", "sync", "unbindable"]
+        let namespaces = ["cgroup", "ipc", "mount", "network", "pid", "uts"]
+        let capabilities = Array(CapabilitySets.names.prefix(lastCap + 1))
+        let features: JSONOutput = .object([
+            ("ociVersionMin", .string("1.0.0")),
+            ("ociVersionMax", .string(DefaultSpec.ociVersion)),
+            ("hooks", .array(Hooks.Kind.allCases.map { .string($0.rawValue) })),
+            ("mountOptions", .array(mountOptions.map(JSONOutput.string))),
+            ("linux", .object([
+                ("namespaces", .array(namespaces.map(JSONOutput.string))),
+                ("capabilities", .array(capabilities.map(JSONOutput.string))),
+                ("cgroup", .object([("v1", .bool(false)), ("v2", .bool(false)), ("systemd", .bool(false)),
+                                    ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
+                ("seccomp", .object([("enabled", .bool(false))])),
+                ("apparmor", .object([("enabled", .bool(false))])),
+                ("selinux", .object([("enabled", .bool(false))])),
+                ("intelRdt", .object([("enabled", .bool(false))])),
+                ("mountExtensions", .object([("idmap", .object([("enabled", .bool(false))]))])),
+            ])),
+            ("annotations", .object([("io.github.port-run.version", .string(version))])),
+        ])
+        return features.render(indent: 4) + "\n"
+    }
+
+    public static let version = "0.1.0"
+}
