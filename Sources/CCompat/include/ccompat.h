@@ -20,6 +20,7 @@ static const int32_t CC_O_PATH = 010000000;
 static const int32_t CC_PR_SET_CHILD_SUBREAPER = 36;
 static const int32_t CC_PR_SET_NO_NEW_PRIVS = 38;
 static const int32_t CC_PR_SET_KEEPCAPS = 8;
+static const int32_t CC_PR_SET_PDEATHSIG = 1;
 static const int32_t CC_PR_CAPBSET_DROP = 24;
 static const int32_t CC_PR_CAP_AMBIENT = 47;
 static const unsigned long CC_PR_CAP_AMBIENT_RAISE = 2;

@@ -71,10 +71,11 @@ extension Lifecycle {
                 try spec.hooks.run(.prestart, state: state.hookState(status: .created))
                 try spec.hooks.run(.createRuntime, state: state.hookState(status: .creating))
                 return state
+            } commit: { pid throws(RuntimeError) in
+                try store.save(stateOf(pid))
+                if let pidFile = options.pidFile { try Files.writeAtomically(absolute(pidFile), String(pid)) }
             }
             let state = stateOf(launchedPid)
-            try store.save(state)
-            if let pidFile = options.pidFile { try Files.writeAtomically(absolute(pidFile), String(launchedPid)) }
             Log.debug("created container \(options.id): init pid \(launchedPid)")
             return state
         } catch {

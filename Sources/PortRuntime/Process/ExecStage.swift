@@ -46,7 +46,7 @@ enum ExecStage {
         case .error(let message)?:
             let status = ParentStage.exitCode(ParentStage.reap(pid))
             throw RuntimeError(message, exitCode: status == 1 ? 1 : 255)
-        case .ready?, .runHooks?, .hooksDone?:
+        case .ready?, .runHooks?, .hooksDone?, .committed?:
             return pid
         }
     }

@@ -31,6 +31,10 @@ enum InitStage {
             var hookState: ContainerState?
             let executable = try prepare(request, syncFd: syncFd, stateDirFd: stateDirFd, hookState: &hookState)
             SyncChannel.send(.ready, on: syncFd)
+            // Until the parent has recorded the container, its death must take init along:
+            // otherwise a killed `create` leaves a process that no state names.
+            guard SyncChannel.receive(on: syncFd) == .committed else { _exit(1) }
+            _ = cc_prctl(CC_PR_SET_PDEATHSIG, 0, 0, 0, 0)
             // Blocks until `start` opens the fifo for reading.
             fifoWriter = openat(stateDirFd, ExecFifo.fileName, O_WRONLY | O_CLOEXEC)
             if fifoWriter < 0 { throw RuntimeError.system("open exec fifo", errno: errno) }
@@ -53,6 +57,8 @@ enum InitStage {
     private static func prepare(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32,
                                 hookState: inout ContainerState?) throws(RuntimeError) -> String {
         ProcessLaunch.resetSignals()
+        // If the parent died before this line, the socket's EOF at `committed` ends init.
+        _ = cc_prctl(CC_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
         let spec = request.spec
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
         try Namespaces.enter(spec.linux.namespaces)

@@ -13,7 +13,8 @@ enum ParentStage {
     /// `runHooks` is called when init has mounted the rootfs (only if the spec has hooks);
     /// it returns the state JSON that init's own hooks read.
     static func launch(_ request: InitRequest, stateDirectory: String,
-                       runHooks: (pid_t) throws(RuntimeError) -> ContainerState) throws(RuntimeError) -> pid_t {
+                       runHooks: (pid_t) throws(RuntimeError) -> ContainerState,
+                       commit: (pid_t) throws(RuntimeError) -> Void) throws(RuntimeError) -> pid_t {
         let channel = try SyncChannel.make()
         defer { close(channel.parentEnd) }
         let stateDirFd = open(stateDirectory, CC_O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -38,6 +39,12 @@ enum ParentStage {
         while true {
             switch SyncChannel.receive(on: channel.parentEnd) {
             case .ready?:
+                do { try commit(pid) } catch {
+                    kill(pid, SIGKILL)
+                    reap(pid)
+                    throw error
+                }
+                SyncChannel.send(.committed, on: channel.parentEnd)
                 return pid
             case .runHooks?:
                 do {
@@ -50,7 +57,7 @@ enum ParentStage {
             case .error(let message)?:
                 reap(pid)
                 throw RuntimeError(message)
-            case .hooksDone?, nil:
+            case .hooksDone?, .committed?, nil:
                 let status = reap(pid)
                 throw RuntimeError("container init exited during setup (\(describe(status)))")
             }

@@ -15,6 +15,8 @@ public enum SyncMessage: Equatable, Sendable {
     case runHooks
     /// The parent's hooks succeeded; carries the state JSON for init's own hooks.
     case hooksDone(String)
+    /// The parent has recorded the container: from now on init outlives it.
+    case committed
 
     var encoded: [UInt8] {
         switch self {
@@ -22,6 +24,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .error(let text): return [2] + Array(text.utf8)
         case .runHooks: return [3]
         case .hooksDone(let state): return [4] + Array(state.utf8)
+        case .committed: return [5]
         }
     }
 
@@ -32,6 +35,7 @@ public enum SyncMessage: Equatable, Sendable {
         case 2: self = .error(String(decoding: bytes.dropFirst(), as: UTF8.self))
         case 3: self = .runHooks
         case 4: self = .hooksDone(String(decoding: bytes.dropFirst(), as: UTF8.self))
+        case 5: self = .committed
         default: return nil
         }
     }
