@@ -23,6 +23,7 @@ let globalUsage = """
       kill     signal a container          delete   delete a container
       list     list containers             spec     write a default config.json
       exec     run a process in a container features print what this runtime supports
+      ps       list a container's processes
 
     Global options:
       --root DIR              state directory (default: \(StateStore.defaultRoot))
@@ -44,7 +45,7 @@ typealias Command = (ArraySlice<String>, Context) throws(RuntimeError) -> Int32
 let commands: [String: Command] = [
     "create": CreateCommand.run, "start": StartCommand.run, "run": RunCommand.run, "state": StateCommand.run,
     "kill": KillCommand.run, "delete": DeleteCommand.run, "list": ListCommand.run, "spec": SpecCommand.run,
-    "exec": ExecCommand.run, "features": FeaturesCommand.run,
+    "exec": ExecCommand.run, "features": FeaturesCommand.run, "ps": PsCommand.run,
 ]
 
 func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {

@@ -147,3 +147,43 @@ final class ContainerEnvironmentTests: IntegrationCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: rootfs + "/etc/marker-dir"))
     }
 }
+
+final class EngineCompatibilityTests: IntegrationCase {
+    func testTmpcopyupAndTmpfsModeAsPodmanReadOnlyUsesThem() throws {
+        // podman --read-only mounts tmpfs with runc's `tmpcopyup` over directories of the image.
+        try writeConfig(["sh", "-c", "ls /etc; stat -c %a /etc; echo x > /etc/new && echo writable"]) { config in
+            var mounts = config["mounts"] as! [[String: Any]]
+            mounts.append(["destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "tmpcopyup", "size=1m"]])
+            config["mounts"] = mounts
+        }
+        let result = try port("run", "copyup")
+        XCTAssertEqual(result.stdout, "group\npasswd\n755\nwritable\n", result.stderr)
+    }
+
+    func testNestedDeviceNode() throws {
+        try writeConfig(["sh", "-c", "ls -l /dev/net/tun | cut -c1"]) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["devices"] = [["type": "c", "path": "/dev/net/tun", "major": 10, "minor": 200, "fileMode": 438]]
+            config["linux"] = linux
+        }
+        XCTAssertEqual(try port("run", "tun").stdout, "c\n")
+    }
+
+    func testPsListsTheContainersProcesses() throws {
+        try writeConfig(["sh", "-c", "sleep 1000 & sleep 1001"])
+        XCTAssertEqual(try port("run", "-d", "listed").status, 0)
+        var pids: [Int] = []
+        for _ in 0..<100 {
+            pids = try JSONSerialization.jsonObject(with: Data(try port("ps", "--format", "json", "listed").stdout.utf8)) as? [Int] ?? []
+            if pids.count == 2 { break }
+            usleep(10_000)
+        }
+        XCTAssertEqual(pids.count, 2)
+        XCTAssertEqual(pids.first, try state("listed")["pid"] as? Int)
+        let table = try port("ps", "listed")
+        XCTAssertTrue(table.stdout.hasPrefix("UID"), table.stdout + table.stderr)
+        XCTAssertTrue(table.stdout.contains("sleep 1001"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("sleep 1000"), table.stdout)
+        XCTAssertEqual(table.stdout.split(separator: "\n").count, 3)
+    }
+}

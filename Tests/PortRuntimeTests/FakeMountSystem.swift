@@ -35,4 +35,10 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
     }
     func moveRoot(_ newRoot: String) throws(RuntimeError) { calls.append("move_root \(newRoot)") }
     func lockedFlags(_ path: String) -> UInt { 0 }
+    var modes: [String: UInt32] = [:]
+    func permissions(of path: String) -> UInt32? { modes[path] }
+    func chmod(_ path: String, mode: UInt32) throws(RuntimeError) { calls.append("chmod \(path) \(String(mode, radix: 8))") }
+    func openDirectory(_ path: String) throws(RuntimeError) -> Int32 { calls.append("open \(path)"); return 42 }
+    func closeDirectory(_ fd: Int32) { calls.append("close \(fd)") }
+    func copyTree(from directory: Int32, to destination: String) throws(RuntimeError) { calls.append("copy \(directory) \(destination)") }
 }

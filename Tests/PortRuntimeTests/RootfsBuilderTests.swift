@@ -126,3 +126,25 @@ final class RootfsBuilderTests: XCTestCase {
         ])
     }
 }
+
+final class TmpfsAndDeviceTests: XCTestCase {
+    func spec(_ json: String) throws -> Spec {
+        try Spec.decode(Array(#"{"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"args":["sh"]},\#(json)}"#.utf8))
+    }
+
+    func testTmpfsOverADirectoryKeepsItsModeAndCopyUpCopies() throws {
+        let system = FakeMountSystem()
+        system.modes["/b/rootfs/tmp"] = 0o1777
+        let spec = try spec(#""mounts":[{"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["nosuid","tmpcopyup","size=1m"]}]"#)
+        try RootfsBuilder(spec: spec, rootfs: "/b/rootfs", bundle: "/b", system: system, cgroups: CgroupLayout(hierarchies: [])).mountAll()
+        XCTAssertEqual(system.calls, ["mkdir /b/rootfs/tmp", "open /b/rootfs/tmp", "mount tmpfs /b/rootfs/tmp tmpfs 2 size=1m",
+                                      "copy 42 /b/rootfs/tmp", "chmod /b/rootfs/tmp 1777", "close 42"])
+    }
+
+    func testNestedDeviceGetsItsDirectories() throws {
+        let system = FakeMountSystem()
+        let spec = try spec(#""linux":{"devices":[{"type":"c","path":"/dev/cpu/0/cpuid","major":203,"minor":0}]}"#)
+        try RootfsBuilder(spec: spec, rootfs: "/b/rootfs", bundle: "/b", system: system, cgroups: CgroupLayout(hierarchies: [])).createDevices()
+        XCTAssertEqual(Array(system.calls.suffix(2)), ["mkdir /b/rootfs/dev/cpu/0", "mknod /b/rootfs/dev/cpu/0/cpuid c 666 203:0"])
+    }
+}

@@ -34,8 +34,8 @@ public struct Lifecycle: Sendable {
     public func kill(_ id: String, signal: Int32, all: Bool) throws(RuntimeError) {
         let state = try store.load(id)
         guard store.status(of: state) != .stopped else { throw RuntimeError("container not running") }
-        if all && state.ownPidNamespace {
-            for pid in ProcessProbe.pidsSharingNamespace(with: state.pid) { Glibc.kill(pid, signal) }
+        if all {
+            for pid in containerPids(state) { Glibc.kill(pid, signal) }
             return
         }
         if Glibc.kill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
@@ -71,10 +71,20 @@ public struct Lifecycle: Sendable {
         store.remove(id)
     }
 
+    /// Host pids of every process of a running container (`ps`, `kill --all`).
+    public func processes(_ id: String) throws(RuntimeError) -> [Int32] {
+        let state = try store.load(id)
+        guard store.status(of: state) != .stopped else { throw RuntimeError("container not running") }
+        return containerPids(state)
+    }
+
+    func containerPids(_ state: ContainerState) -> [Int32] {
+        state.ownPidNamespace ? ProcessProbe.pidsSharingNamespace(with: state.pid).sorted() : [state.pid]
+    }
+
     /// SIGKILL to every process of the container that can still be found.
     func killRemaining(_ state: ContainerState) {
-        let pids = state.ownPidNamespace ? ProcessProbe.pidsSharingNamespace(with: state.pid) : [state.pid]
-        for pid in pids where pid > 0 { Glibc.kill(pid, SIGKILL) }
+        for pid in containerPids(state) where pid > 0 { Glibc.kill(pid, SIGKILL) }
     }
 
     private func waitForExit(_ state: ContainerState) {

@@ -9,11 +9,16 @@ extension RootfsBuilder {
     /// Creates the default devices, then the spec's own (which may replace a default).
     public func createDevices() throws(RuntimeError) {
         guard !bindsHostDev else { return }
-        try system.makeDirectories(try SafePath.resolve("/dev", in: rootfs, system: system), mode: 0o755)
+        let dev = try SafePath.resolve("/dev", in: rootfs, system: system)
+        try system.makeDirectories(dev, mode: 0o755)
         let requested = spec.linux.devices
         let defaults = Self.defaultDevices.filter { device in !requested.contains { $0.path == device.path } }
         for device in defaults + requested {
             let path = try SafePath.resolve(device.path, in: rootfs, system: system)
+            // Nested nodes (/dev/cpu/0/cpuid, /dev/net/tun) need their directories first.
+            if let slash = path.lastIndex(of: "/"), path[..<slash] != dev {
+                try system.makeDirectories(String(path[..<slash]), mode: 0o755)
+            }
             system.remove(path)
             do {
                 try system.makeNode(path, type: device.type, mode: device.fileMode ?? 0o666, major: device.major, minor: device.minor)

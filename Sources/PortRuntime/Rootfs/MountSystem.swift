@@ -52,6 +52,13 @@ public protocol MountSystem {
     func moveRoot(_ newRoot: String) throws(RuntimeError)
     /// Flags of the mount holding `path` that a read-only remount must keep (nosuid, nodev, ...).
     func lockedFlags(_ path: String) -> UInt
+    /// Permission bits (with sticky/setgid) of an existing path, nil when it does not exist.
+    func permissions(of path: String) -> UInt32?
+    func chmod(_ path: String, mode: UInt32) throws(RuntimeError)
+    func openDirectory(_ path: String) throws(RuntimeError) -> Int32
+    func closeDirectory(_ fd: Int32)
+    /// Copies the tree under an open directory into `destination` (tmpcopyup).
+    func copyTree(from directory: Int32, to destination: String) throws(RuntimeError)
 }
 
 public struct LinuxMountSystem: MountSystem {
@@ -139,6 +146,28 @@ public struct LinuxMountSystem: MountSystem {
         try mount(source: newRoot, target: "/", type: nil, flags: MountFlags.move, data: nil)
         try check(chroot("."), "chroot \(newRoot)")
         try check(chdir("/"), "chdir /")
+    }
+
+    public func permissions(of path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode & 0o7777)
+    }
+
+    public func chmod(_ path: String, mode: UInt32) throws(RuntimeError) {
+        if Glibc.chmod(path, mode_t(mode)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
+    }
+
+    public func openDirectory(_ path: String) throws(RuntimeError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+        return fd
+    }
+
+    public func closeDirectory(_ fd: Int32) { close(fd) }
+
+    public func copyTree(from directory: Int32, to destination: String) throws(RuntimeError) {
+        try TreeCopy.copy(from: directory, to: destination)
     }
 
     public func lockedFlags(_ path: String) -> UInt {

@@ -54,13 +54,35 @@ public struct RootfsBuilder<System: MountSystem> {
             // A file or device at /proc would let a crafted image redirect procfs writes.
             throw RuntimeError("\(type) must be mounted on a directory, \(mount.destination) is not one")
         }
+        let existingMode = system.permissions(of: destination)
         try system.makeDirectories(destination, mode: 0o755)
         if type == "cgroup" || type == "cgroup2" {
             try mountCgroups(at: destination, options: options)
             return
         }
-        try system.mount(source: mount.source ?? type, target: destination, type: type, flags: options.flags, data: options.dataString)
+        if type == "tmpfs" {
+            try mountTmpfs(mount, options: options, at: destination, existingMode: existingMode)
+        } else {
+            try system.mount(source: mount.source ?? type, target: destination, type: type, flags: options.flags, data: options.dataString)
+        }
         try applyPropagation(options, at: destination)
+    }
+
+    /// tmpfs as runc mounts it: over an existing directory it keeps that directory's mode,
+    /// and `tmpcopyup` (runc's extension, used by podman --read-only) copies the directory's
+    /// contents into it.
+    private func mountTmpfs(_ mount: Spec.Mount, options: MountOptions, at destination: String,
+                            existingMode: UInt32?) throws(RuntimeError) {
+        var options = options
+        let copyUp = options.data.contains("tmpcopyup")
+        options.data.removeAll { $0 == "tmpcopyup" }
+        // The directory underneath stays reachable through this fd once the tmpfs covers it.
+        let original = copyUp ? try system.openDirectory(destination) : nil
+        defer { if let original { system.closeDirectory(original) } }
+        try system.mount(source: mount.source ?? "tmpfs", target: destination, type: "tmpfs", flags: options.flags,
+                         data: options.dataString)
+        if let original { try system.copyTree(from: original, to: destination) }
+        if let existingMode { try system.chmod(destination, mode: existingMode) }
     }
 
     private func bindMount(_ mount: Spec.Mount, options: MountOptions, destination: String) throws(RuntimeError) {
