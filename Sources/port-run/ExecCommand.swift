@@ -52,6 +52,7 @@ enum ExecCommand {
         options.noNewPrivileges = parsed.isSet("no-new-privs")
         options.tty = parsed.isSet("tty")
         options.detach = parsed.isSet("detach")
+        options.ignorePaused = parsed.isSet("ignore-paused")
         options.pidFile = parsed.value("pid-file")
         options.consoleSocket = parsed.value("console-socket")
         if let raw = parsed.value("preserve-fds") {

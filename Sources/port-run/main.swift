@@ -23,13 +23,14 @@ let globalUsage = """
       kill     signal a container          delete   delete a container
       list     list containers             spec     write a default config.json
       exec     run a process in a container features print what this runtime supports
-      ps       list a container's processes
+      ps       list a container's processes  pause/resume  freeze or thaw a container
 
     Global options:
       --root DIR              state directory (default: \(StateStore.defaultRoot))
       --log FILE              write log lines to FILE (default: stderr)
       --log-format text|json  log line format (default: text)
       --debug                 log debug detail
+      --cgroup-manager M      cgroupfs (default) or disabled (no cgroups at all)
       -v, --version           print the version
 
     """
@@ -38,6 +39,7 @@ let globalFlags: [Flag] = [
     .value("root"), .value("log"), .value("log-format"), .bool("debug"), .bool("version", "v"), .bool("help", "h"),
     // Accepted for compatibility with engines that always pass them.
     .bool("systemd-cgroup"), .value("rootless"), .value("criu"),
+    .value("cgroup-manager"),
 ]
 
 typealias Command = (ArraySlice<String>, Context) throws(RuntimeError) -> Int32
@@ -46,6 +48,7 @@ let commands: [String: Command] = [
     "create": CreateCommand.run, "start": StartCommand.run, "run": RunCommand.run, "state": StateCommand.run,
     "kill": KillCommand.run, "delete": DeleteCommand.run, "list": ListCommand.run, "spec": SpecCommand.run,
     "exec": ExecCommand.run, "features": FeaturesCommand.run, "ps": PsCommand.run,
+    "pause": PauseCommand.pause, "resume": PauseCommand.resume,
 ]
 
 func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {
@@ -77,7 +80,12 @@ func main() -> Int32 {
             return parsed.isSet("help") ? 0 : 1
         }
         guard let command = commands[name] else { throw RuntimeError("unknown command \"\(name)\" (see port-run --help)") }
-        let context = Context(lifecycle: Lifecycle(root: parsed.value("root") ?? StateStore.defaultRoot))
+        let manager = parsed.value("cgroup-manager") ?? "cgroupfs"
+        guard manager == "cgroupfs" || manager == "disabled" else {
+            throw RuntimeError("invalid --cgroup-manager \"\(manager)\" (cgroupfs or disabled)")
+        }
+        let context = Context(lifecycle: Lifecycle(root: parsed.value("root") ?? StateStore.defaultRoot,
+                                                   cgroupsEnabled: manager == "cgroupfs"))
         return try command(parsed.positionals.dropFirst(), context)
     } catch {
         // One line, once: to stderr for people, and to --log for engines that read it back.

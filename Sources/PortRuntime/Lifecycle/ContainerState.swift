@@ -16,8 +16,11 @@ public struct ContainerState: Equatable, Sendable {
     public var ownPidNamespace: Bool
     /// The hooks of create's config.json: start and delete run poststart and poststop.
     public var hooks = Hooks()
+    /// The container's cgroup, one directory per hierarchy; empty without cgroups.
+    public var cgroupDirectories: [String] = []
+    var cgroups: CgroupManager { CgroupManager(directories: cgroupDirectories) }
 
-    public enum Status: String, Sendable { case creating, created, running, stopped }
+    public enum Status: String, Sendable { case creating, created, running, paused, stopped }
 
     public init(id: String, ociVersion: String, pid: Int32, initStartTime: UInt64, bundle: String, rootfs: String,
                 created: String, annotations: [String: String], ownPidNamespace: Bool) {
@@ -36,7 +39,8 @@ public struct ContainerState: Equatable, Sendable {
         .object([("id", .string(id)), ("ociVersion", .string(ociVersion)), ("pid", .int(Int64(pid))),
                  ("initStartTime", .string(String(initStartTime))), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
                  ("created", .string(created)), ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0]!)) })),
-                 ("ownPidNamespace", .bool(ownPidNamespace)), ("hooks", hooks.output)])
+                 ("ownPidNamespace", .bool(ownPidNamespace)), ("hooks", hooks.output),
+                 ("cgroups", .array(cgroupDirectories.map(JSONOutput.string)))])
     }
 
     init(stored bytes: [UInt8]) throws(SpecError) {
@@ -52,6 +56,7 @@ public struct ContainerState: Equatable, Sendable {
         annotations = try json.member("annotations")?.stringMap() ?? [:]
         ownPidNamespace = try json.bool("ownPidNamespace") ?? false
         hooks = try Hooks(json.member("hooks"))
+        cgroupDirectories = try json.stringArray("cgroups") ?? []
     }
 
     /// The state that hooks read on stdin (runtime-spec "State").

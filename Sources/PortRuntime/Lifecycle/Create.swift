@@ -46,22 +46,32 @@ extension Lifecycle {
         let launch = try ProcessLaunch.make(process, preserveFds: activation + options.preserveFds)
         Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue)")
 
+        let resources: CgroupResources
+        do { resources = try CgroupResources(spec.linux.resources) } catch { throw RuntimeError(error.description) }
+        let cgroups = try planCgroups(spec, id: options.id, resources: resources)
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }
         try store.claim(options.id)
         var launchedPid: pid_t = 0
         var creationHooksStarted = false
+        var cgroupsCreated = false
         do {
+            if let cgroups {
+                try cgroups.create()
+                cgroupsCreated = true
+                try cgroups.apply(resources)
+            }
             try ExecFifo.create(at: store.fifoPath(options.id))
             let request = InitRequest(containerID: options.id, spec: spec, rootfs: rootfs, bundle: bundle,
                                       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring, launch: launch,
-                                      consoleSocket: console)
+                                      consoleSocket: console, cgroupDirectories: cgroups?.directories ?? [])
             func stateOf(_ pid: pid_t) -> ContainerState {
                 var state = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: pid,
                                            initStartTime: ProcessProbe.startTime(pid), bundle: bundle, rootfs: rootfs,
                                            created: Clock.rfc3339Nano(), annotations: spec.annotations,
                                            ownPidNamespace: spec.namespace(.pid)?.path == nil && spec.namespace(.pid) != nil)
                 state.hooks = spec.hooks
+                state.cgroupDirectories = cgroups?.directories ?? []
                 return state
             }
             launchedPid = try ParentStage.launch(request, stateDirectory: store.directory(options.id)) { pid throws(RuntimeError) in
@@ -90,6 +100,7 @@ extension Lifecycle {
                 Glibc.kill(launchedPid, SIGKILL)
                 ParentStage.reap(launchedPid)
             }
+            if cgroupsCreated { cgroups?.destroy() }
             store.remove(options.id)
             if let peer = foregroundConsole { close(peer) }
             throw error
@@ -123,9 +134,25 @@ extension Lifecycle {
         if detach { return 0 }
         let status = master.map { ConsoleProxy.run(master: $0, until: state.pid) } ?? SignalForwarder.forwardUntilExit(state.pid)
         if state.ownPidNamespace == false { killRemaining(state) }
+        destroyCgroups(state)
         state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
         store.remove(options.id)
         return ParentStage.exitCode(status)
+    }
+
+    /// nil means no cgroups: disabled by the caller, or no hierarchy on this host (then said
+    /// once, and a spec that sets limits is refused rather than run without them).
+    func planCgroups(_ spec: Spec, id: String, resources: CgroupResources) throws(RuntimeError) -> CgroupManager? {
+        let layout = cgroupsEnabled ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
+        if layout.hierarchies.isEmpty {
+            let nonDevice = { var copy = resources; copy.devices = []; return copy }()
+            if !nonDevice.isEmpty {
+                throw RuntimeError("config.json: linux.resources: limits need cgroups, and \(cgroupsEnabled ? "this host has no cgroup hierarchy" : "cgroups are disabled")")
+            }
+            Log.debug("running without cgroups (\(cgroupsEnabled ? "no cgroup hierarchy found" : "--cgroup-manager disabled"))")
+            return nil
+        }
+        return try CgroupManager.plan(cgroupsPath: spec.linux.cgroupsPath, id: id, layout: layout)
     }
 
     func resolveBundle(_ path: String) throws(RuntimeError) -> String {

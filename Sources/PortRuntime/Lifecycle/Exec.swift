@@ -21,6 +21,7 @@ public struct ExecOptions: Sendable {
     public var pidFile: String?
     public var consoleSocket: String?
     public var preserveFds: Int32 = 0
+    public var ignorePaused = false
 
     public init(id: String) { self.id = id }
 }
@@ -38,6 +39,8 @@ extension Lifecycle {
         let state = try store.load(options.id)
         switch store.status(of: state) {
         case .running, .created: break
+        case .paused where options.ignorePaused: break
+        case .paused: throw RuntimeError("cannot exec in a paused container (thaw it first, or pass --ignore-paused)")
         default: throw RuntimeError("cannot exec in a stopped container")
         }
         let process = try execProcess(options, bundle: state.bundle)

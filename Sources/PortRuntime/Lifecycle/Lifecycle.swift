@@ -7,8 +7,13 @@ import Musl
 /// The container lifecycle, as the CLI calls it: create, start, run, state, kill, delete, list.
 public struct Lifecycle: Sendable {
     public let store: StateStore
+    /// false with `--cgroup-manager disabled`: containers run without cgroups.
+    public let cgroupsEnabled: Bool
 
-    public init(root: String) { store = StateStore(root: root) }
+    public init(root: String, cgroupsEnabled: Bool = true) {
+        store = StateStore(root: root)
+        self.cgroupsEnabled = cgroupsEnabled
+    }
 
     /// Releases a created container: its process execs. Fails with init's own message
     /// (e.g. `exec /bin/app: exec format error`) when the execve fails.
@@ -18,7 +23,7 @@ public struct Lifecycle: Sendable {
         let state = try store.load(id)
         switch store.status(of: state) {
         case .created: break
-        case .running: throw RuntimeError("cannot start an already running container")
+        case .running, .paused: throw RuntimeError("cannot start an already running container")
         case .stopped, .creating: throw RuntimeError("cannot start a container that has stopped")
         }
         defer { unlink(store.fifoPath(id)) }
@@ -60,15 +65,35 @@ public struct Lifecycle: Sendable {
             return
         }
         let status = store.status(of: state)
-        if status == .running && !force {
-            throw RuntimeError("cannot delete container \(id) that is not stopped: running")
+        if (status == .running || status == .paused) && !force {
+            throw RuntimeError("cannot delete container \(id) that is not stopped: \(status.rawValue)")
         }
+        if status == .paused { try? state.cgroups.setFrozen(false) }
         if status != .stopped {
             killRemaining(state)
             waitForExit(state)
         }
+        destroyCgroups(state)
         state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
         store.remove(id)
+    }
+
+    /// Freezes every process of a running container (its cgroup's freezer).
+    public func pause(_ id: String) throws(RuntimeError) {
+        let state = try store.load(id)
+        switch store.status(of: state) {
+        case .running: break
+        case .paused: throw RuntimeError("container \(id) is already paused")
+        default: throw RuntimeError("container \(id) is not running")
+        }
+        guard !state.cgroupDirectories.isEmpty else { throw RuntimeError("cannot pause container \(id): it has no cgroup") }
+        try state.cgroups.setFrozen(true)
+    }
+
+    public func resume(_ id: String) throws(RuntimeError) {
+        let state = try store.load(id)
+        guard store.status(of: state) == .paused else { throw RuntimeError("container \(id) is not paused") }
+        try state.cgroups.setFrozen(false)
     }
 
     /// Host pids of every process of a running container (`ps`, `kill --all`).
@@ -78,8 +103,24 @@ public struct Lifecycle: Sendable {
         return containerPids(state)
     }
 
+    /// From the cgroup when there is one; else from the pid namespace; else just init.
     func containerPids(_ state: ContainerState) -> [Int32] {
-        state.ownPidNamespace ? ProcessProbe.pidsSharingNamespace(with: state.pid).sorted() : [state.pid]
+        if !state.cgroupDirectories.isEmpty { return state.cgroups.processes().sorted() }
+        return state.ownPidNamespace ? ProcessProbe.pidsSharingNamespace(with: state.pid).sorted() : [state.pid]
+    }
+
+    /// Kills what is left in the cgroup (a shared pid namespace leaves orphans), then removes it.
+    func destroyCgroups(_ state: ContainerState) {
+        guard !state.cgroupDirectories.isEmpty else { return }
+        let cgroups = state.cgroups
+        if cgroups.isFrozen { try? cgroups.setFrozen(false) }
+        for _ in 0..<100 {
+            let left = cgroups.processes()
+            if left.isEmpty { break }
+            for pid in left { Glibc.kill(pid, SIGKILL) }
+            usleep(2000)
+        }
+        cgroups.destroy()
     }
 
     /// SIGKILL to every process of the container that can still be found.
@@ -87,7 +128,7 @@ public struct Lifecycle: Sendable {
         for pid in containerPids(state) where pid > 0 { Glibc.kill(pid, SIGKILL) }
     }
 
-    private func waitForExit(_ state: ContainerState) {
+    func waitForExit(_ state: ContainerState) {
         for _ in 0..<1000 where ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) {
             usleep(1000)
         }

@@ -63,7 +63,8 @@ public struct StateStore: Sendable {
 
     public func status(of state: ContainerState) -> ContainerState.Status {
         guard ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) else { return .stopped }
-        return Files.exists(fifoPath(state.id)) ? .created : .running
+        if Files.exists(fifoPath(state.id)) { return .created }
+        return !state.cgroupDirectories.isEmpty && state.cgroups.isFrozen ? .paused : .running
     }
 
     /// An exclusive lock on the container's directory, held until `unlock`: start, kill and

@@ -16,6 +16,8 @@ public struct InitRequest {
     public var launch: ProcessLaunch
     /// Where the pty master goes when process.terminal is set.
     public var consoleSocket: Int32?
+    /// The container's cgroup: init joins it before its cgroup namespace is made.
+    public var cgroupDirectories: [String] = []
     var process: Spec.Process { launch.process }
 }
 
@@ -60,7 +62,14 @@ enum InitStage {
         // If the parent died before this line, the socket's EOF at `committed` ends init.
         _ = cc_prctl(CC_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
         let spec = request.spec
+        for directory in request.cgroupDirectories {
+            do { try Files.writeValue(directory + "/cgroup.procs", "0") } catch { throw RuntimeError("join cgroup \(directory): \(error.message)") }
+        }
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
+        // Read before the cgroup namespace exists: inside it every path reads as "/", and the
+        // container's /sys/fs/cgroup must show its own cgroup, not the host's root.
+        let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
+        let cgroupLayout = needsCgroups ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
         try Namespaces.enter(spec.linux.namespaces)
         if let hostname = spec.hostname, !hostname.isEmpty {
             try check(cc_sethostname(hostname, hostname.utf8.count), "sethostname \(hostname)")
@@ -74,9 +83,8 @@ enum InitStage {
         let cwd = request.process.cwd
         var terminal: Int32?
         if spec.namespace(.mount) != nil {
-            let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
             let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: LinuxMountSystem(),
-                                        cgroups: needsCgroups ? CgroupLayout.current() : CgroupLayout(hierarchies: []))
+                                        cgroups: cgroupLayout)
             try builder.prepareRoot()
             try builder.mountAll()
             try builder.createDevices()

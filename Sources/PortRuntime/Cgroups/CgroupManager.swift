@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The cgroupfs driver: one directory per hierarchy of the host (v1 controllers, named
+/// hierarchies and the v2 mount alike), limits written to whichever file each layout has.
+public struct CgroupManager: Sendable, Equatable {
+    /// Host directories of the container's cgroup, one per hierarchy.
+    public var directories: [String]
+
+    public init(directories: [String]) { self.directories = directories }
+
+    /// Where the container's cgroup goes: an absolute cgroupsPath is below each hierarchy's
+    /// root, a relative one (and the default, the container id) below port-run's own cgroup.
+    public static func plan(cgroupsPath: String?, id: String, layout: CgroupLayout) throws(RuntimeError) -> CgroupManager {
+        let requested = cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? id
+        if requested.split(separator: "/").contains("..") {
+            throw RuntimeError("config.json: linux.cgroupsPath: \"\(requested)\" must not contain \"..\"")
+        }
+        if requested.contains(":") && !requested.hasPrefix("/") {
+            throw RuntimeError("config.json: linux.cgroupsPath: \"\(requested)\" is a systemd slice path; port-run drives cgroupfs only")
+        }
+        let directories = layout.hierarchies.map { hierarchy in
+            let base = requested.hasPrefix("/") ? hierarchy.mountPoint : hierarchy.ownDirectory
+            return SafePath.clean(base + "/" + requested)
+        }
+        return CgroupManager(directories: directories)
+    }
+
+    public func create() throws(RuntimeError) {
+        for directory in directories {
+            let existed = Files.isDirectory(directory)
+            try Files.makeDirectories(directory)
+            if !existed { inheritCpuset(down: directory) }
+        }
+    }
+
+    /// A new v1 cpuset (Android's noprefix one too) is empty and refuses tasks: every
+    /// level created on the way gets its parent's cpus and mems.
+    private func inheritCpuset(down directory: String) {
+        var prefix = ""
+        var parent: String?
+        for component in directory.split(separator: "/") {
+            prefix += "/" + component
+            defer { parent = prefix }
+            guard let parent else { continue }
+            for file in ["cpuset.cpus", "cpuset.mems", "cpus", "mems"] where Files.exists(prefix + "/" + file) {
+                let current = (try? Files.readString(prefix + "/" + file))?.trimmed ?? ""
+                if current.isEmpty, let inherited = try? Files.readString(parent + "/" + file) {
+                    try? Files.writeValue(prefix + "/" + file, inherited.trimmed)
+                }
+            }
+        }
+    }
+
+    /// The directory of the hierarchy that has `file` (a v1 controller's or the v2 one).
+    func directory(having file: String) -> String? {
+        directories.first { Files.exists($0 + "/" + file) }
+    }
+
+    /// Writes each limit; a limit whose controller this host lacks is an error naming it.
+    public func apply(_ resources: CgroupResources) throws(RuntimeError) {
+        if let field = resources.unsupported.first {
+            throw RuntimeError("config.json: linux.resources.\(field): not supported by this version of port-run")
+        }
+        func write(_ field: String, _ candidates: [(file: String, value: String)]) throws(RuntimeError) {
+            for (file, value) in candidates {
+                guard let directory = directory(having: file) else { continue }
+                do { try Files.writeValue(directory + "/" + file, value) } catch {
+                    throw RuntimeError("linux.resources.\(field): \(error.message)")
+                }
+                return
+            }
+            throw RuntimeError("linux.resources.\(field): no cgroup controller on this host has \(candidates.map(\.file).joined(separator: " or "))")
+        }
+        if let limit = resources.memoryLimit {
+            try write("memory.limit", [("memory.limit_in_bytes", String(limit)), ("memory.max", limit < 0 ? "max" : String(limit))])
+        }
+        if let reservation = resources.memoryReservation {
+            try write("memory.reservation", [("memory.soft_limit_in_bytes", String(reservation)), ("memory.low", String(reservation))])
+        }
+        if let swap = resources.memorySwap {
+            // v1 counts memory+swap together; v2 counts swap alone.
+            let v2 = swap < 0 ? "max" : String(max(0, swap - (resources.memoryLimit ?? 0)))
+            try write("memory.swap", [("memory.memsw.limit_in_bytes", String(swap)), ("memory.swap.max", v2)])
+        }
+        if let swappiness = resources.memorySwappiness, swappiness <= 100 {
+            try write("memory.swappiness", [("memory.swappiness", String(swappiness))])
+        }
+        if resources.disableOOMKiller == true { try write("memory.disableOOMKiller", [("memory.oom_control", "1")]) }
+        if let shares = resources.cpuShares, shares > 0 {
+            // runc's conversion of v1 shares (2..262144) to v2 weight (1..10000).
+            let weight = 1 + ((max(2, min(shares, 262_144)) - 2) * 9999) / 262_142
+            try write("cpu.shares", [("cpu.shares", String(shares)), ("cpu.weight", String(weight))])
+        }
+        if resources.cpuQuota != nil || resources.cpuPeriod != nil {
+            let period = resources.cpuPeriod ?? 100_000
+            let quota = resources.cpuQuota ?? -1
+            if directory(having: "cpu.cfs_period_us") != nil {
+                if resources.cpuPeriod != nil { try write("cpu.period", [("cpu.cfs_period_us", String(period))]) }
+                if resources.cpuQuota != nil { try write("cpu.quota", [("cpu.cfs_quota_us", String(quota))]) }
+            } else {
+                try write("cpu.quota", [("cpu.max", "\(quota < 0 ? "max" : String(quota)) \(period)")])
+            }
+        }
+        if let cpus = resources.cpus { try write("cpu.cpus", [("cpuset.cpus", cpus), ("cpus", cpus)]) }
+        if let mems = resources.mems { try write("cpu.mems", [("cpuset.mems", mems), ("mems", mems)]) }
+        if let pids = resources.pidsLimit {
+            try write("pids.limit", [("pids.max", pids <= 0 ? "max" : String(pids))])
+        }
+        try applyDevices(resources.devices)
+    }
+
+    /// v1 devices controller: deny all, then the rules in order. Without a devices
+    /// controller (cgroup v2 needs eBPF, not done yet; GKI kernels have none) the rules
+    /// cannot be enforced: that is said once, loudly.
+    private func applyDevices(_ rules: [CgroupResources.DeviceRule]) throws(RuntimeError) {
+        guard !rules.isEmpty else { return }
+        guard let directory = directory(having: "devices.deny") else {
+            Log.warning("linux.resources.devices: no devices cgroup controller on this host; device rules are not enforced")
+            return
+        }
+        for rule in rules {
+            let file = directory + "/" + (rule.allow ? "devices.allow" : "devices.deny")
+            do { try Files.writeValue(file, rule.v1Line) } catch {
+                throw RuntimeError("linux.resources.devices: \(rule.v1Line): \(error.message)")
+            }
+        }
+    }
+
+    /// Moves a process into every hierarchy's cgroup.
+    public func join(_ pid: Int32) throws(RuntimeError) {
+        for directory in directories {
+            do { try Files.writeValue(directory + "/cgroup.procs", String(pid)) } catch {
+                throw RuntimeError("join cgroup \(directory): \(error.message)")
+            }
+        }
+    }
+
+    /// Host pids in the container's cgroup.
+    public func processes() -> [Int32] {
+        guard let first = directories.first, let text = try? Files.readString(first + "/cgroup.procs") else { return [] }
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// Removes the directories (deepest first, as rmdir needs); retried while the last
+    /// processes are still being torn down.
+    public func destroy() {
+        for directory in directories {
+            for attempt in 0..<100 {
+                if rmdir(directory) == 0 || errno == ENOENT { break }
+                if errno != EBUSY || attempt == 99 {
+                    Log.warning("remove cgroup \(directory): \(errnoText(errno))")
+                    break
+                }
+                usleep(2000)
+            }
+        }
+    }
+
+    /// Freezes or thaws every process of the container (v1 freezer or v2 cgroup.freeze).
+    public func setFrozen(_ frozen: Bool) throws(RuntimeError) {
+        if let directory = directory(having: "freezer.state") {
+            try Files.writeValue(directory + "/freezer.state", frozen ? "FROZEN" : "THAWED")
+            for _ in 0..<1000 {
+                let state = (try? Files.readString(directory + "/freezer.state"))?.trimmed
+                if state == (frozen ? "FROZEN" : "THAWED") { return }
+                usleep(1000)
+            }
+            throw RuntimeError("freezer.state did not reach \(frozen ? "FROZEN" : "THAWED")")
+        }
+        if let directory = directory(having: "cgroup.freeze") {
+            try Files.writeValue(directory + "/cgroup.freeze", frozen ? "1" : "0")
+            return
+        }
+        throw RuntimeError("no freezer on this host: neither a v1 freezer nor cgroup v2's cgroup.freeze")
+    }
+
+    public var isFrozen: Bool {
+        if let directory = directory(having: "freezer.state") {
+            return (try? Files.readString(directory + "/freezer.state"))?.trimmed == "FROZEN"
+        }
+        if let directory = directory(having: "cgroup.freeze") {
+            return (try? Files.readString(directory + "/cgroup.freeze"))?.trimmed == "1"
+        }
+        return false
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var text = Substring(self)
+        while text.last?.isWhitespace == true { text.removeLast() }
+        while text.first?.isWhitespace == true { text.removeFirst() }
+        return String(text)
+    }
+}

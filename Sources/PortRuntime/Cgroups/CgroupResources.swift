@@ -1,0 +1,74 @@
+/// `linux.resources`, decoded. Every field set here is applied or refused with an error that
+/// names it: a limit the user asked for is never dropped in silence.
+public struct CgroupResources: Sendable, Equatable {
+    public var memoryLimit: Int64?
+    public var memoryReservation: Int64?
+    public var memorySwap: Int64?
+    public var memorySwappiness: UInt64?
+    public var disableOOMKiller: Bool?
+    public var cpuShares: UInt64?
+    public var cpuQuota: Int64?
+    public var cpuPeriod: UInt64?
+    public var cpus: String?
+    public var mems: String?
+    public var pidsLimit: Int64?
+    public var devices: [DeviceRule] = []
+    /// Fields decoded but not applied by this version; set ones are refused by name.
+    public var unsupported: [String] = []
+
+    public struct DeviceRule: Sendable, Equatable {
+        public var allow: Bool
+        public var type: String
+        public var major: Int64?
+        public var minor: Int64?
+        public var access: String
+
+        /// The v1 devices.allow/deny line: "c 1:3 rwm", "a *:* rwm".
+        var v1Line: String {
+            let majorText = major.map(String.init) ?? "*"
+            let minorText = minor.map(String.init) ?? "*"
+            return "\(type) \(majorText):\(minorText) \(access)"
+        }
+    }
+
+    public init() {}
+
+    public init(_ json: JSONField?) throws(SpecError) {
+        guard let json else { return }
+        if let memory = try json.member("memory") {
+            memoryLimit = try memory.integer("limit")
+            memoryReservation = try memory.integer("reservation")
+            memorySwap = try memory.integer("swap")
+            memorySwappiness = try memory.integer("swappiness")
+            disableOOMKiller = try memory.bool("disableOOMKiller")
+            if try memory.integer("kernel", as: Int64.self) != nil { unsupported.append("memory.kernel") }
+        }
+        if let cpu = try json.member("cpu") {
+            cpuShares = try cpu.integer("shares")
+            cpuQuota = try cpu.integer("quota")
+            cpuPeriod = try cpu.integer("period")
+            cpus = try cpu.string("cpus").flatMap { $0.isEmpty ? nil : $0 }
+            mems = try cpu.string("mems").flatMap { $0.isEmpty ? nil : $0 }
+            for key in ["realtimeRuntime", "realtimePeriod"] where try cpu.integer(key, as: Int64.self).map({ $0 != 0 }) == true {
+                unsupported.append("cpu.\(key)")
+            }
+        }
+        if let pids = try json.member("pids") { pidsLimit = try pids.integer("limit") }
+        devices = try (json.member("devices")?.elements() ?? []).map { rule throws(SpecError) in
+            DeviceRule(allow: try rule.requiredMember("allow").bool(), type: try rule.string("type") ?? "a",
+                       major: try rule.integer("major"), minor: try rule.integer("minor"), access: try rule.string("access") ?? "rwm")
+        }
+        for key in ["blockIO", "hugepageLimits", "network", "rdma", "unified"] {
+            guard let field = try json.member(key) else { continue }
+            let empty: Bool
+            switch field.value {
+            case .array(let items): empty = items.isEmpty
+            case .object(let members): empty = members.isEmpty
+            default: empty = false
+            }
+            if !empty { unsupported.append(key) }
+        }
+    }
+
+    public var isEmpty: Bool { self == CgroupResources() }
+}

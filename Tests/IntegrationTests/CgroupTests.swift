@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+
+final class CgroupTests: IntegrationCase {
+    var parent: String { "/port-run-it-\(getpid())" }
+
+    override func tearDownWithError() throws {
+        try super.tearDownWithError()
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/\(controller)\(parent)")
+        }
+    }
+
+    func limited(_ args: [String], id: String, resources: [String: Any]) throws {
+        try writeConfig(args) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["cgroupsPath"] = "\(self.parent)/\(id)"
+            linux["resources"] = resources
+            config["linux"] = linux
+        }
+    }
+
+    func cgroupDirectories(_ id: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [])
+            .map { "/sys/fs/cgroup/\($0)\(parent)/\(id)" }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    func testLimitsAreWrittenSeenInsideAndRemovedOnDelete() throws {
+        try limited(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us; sleep 1000"],
+                    id: "limits", resources: ["memory": ["limit": 67_108_864], "pids": ["limit": 40], "cpu": ["quota": 20000, "period": 100_000]])
+        let process = try startInBackground("run", "limits")
+        var output = ""
+        while output.split(separator: "\n").count < 3 {
+            let data = process.output.availableData
+            if data.isEmpty { break }
+            output += String(decoding: data, as: UTF8.self)
+        }
+        XCTAssertEqual(output, "67108864\n40\n20000\n")
+        let pid = try state("limits")["pid"] as? Int ?? 0
+        XCTAssertEqual(try String(contentsOfFile: "/sys/fs/cgroup/pids\(parent)/limits/cgroup.procs", encoding: .utf8), "\(pid)\n")
+        XCTAssertGreaterThanOrEqual(cgroupDirectories("limits").count, 9)
+        XCTAssertEqual(try port("kill", "limits", "KILL").status, 0)
+        process.run.waitUntilExit()
+        XCTAssertEqual(cgroupDirectories("limits"), [], "cgroup left behind")
+    }
+
+    func testMemoryLimitOOMKillsTheContainer() throws {
+        // 200 MiB into a tmpfs-backed shell variable cannot fit in 32 MiB.
+        try limited(["sh", "-c", "x=$(head -c 209715200 /dev/zero | tr '\\0' a); echo survived"], id: "oom",
+                    resources: ["memory": ["limit": 33_554_432, "swap": 33_554_432]])
+        let result = try port("run", "oom")
+        XCTAssertEqual(result.status, 137, result.stdout + result.stderr)
+        XCTAssertFalse(result.stdout.contains("survived"))
+    }
+
+    func testPidsLimitStopsAForkBomb() throws {
+        try limited(["sh", "-c", "for i in $(seq 1 50); do sleep 100 & done 2>/dev/null; sleep 100"], id: "bomb",
+                    resources: ["pids": ["limit": 10]])
+        XCTAssertEqual(try port("run", "-d", "bomb").status, 0)
+        let events = "/sys/fs/cgroup/pids\(parent)/bomb/pids.events"
+        for _ in 0..<200 where (try? String(contentsOfFile: events, encoding: .utf8)) == "max 0\n" { usleep(10_000) }
+        let current = try String(contentsOfFile: "/sys/fs/cgroup/pids\(parent)/bomb/pids.current", encoding: .utf8)
+        XCTAssertLessThanOrEqual(Int(current.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99, 10)
+        XCTAssertNotEqual(try String(contentsOfFile: events, encoding: .utf8), "max 0\n", "no fork was refused")
+        XCTAssertEqual(try port("delete", "--force", "bomb").status, 0)
+        XCTAssertEqual(cgroupDirectories("bomb"), [])
+    }
+
+    func testPauseFreezesAndResumeThaws() throws {
+        try limited(["sh", "-c", "while true; do echo tick >> /dev/shm/count; done"], id: "frozen", resources: [:])
+        XCTAssertEqual(try port("run", "-d", "frozen").status, 0)
+        usleep(200_000)
+        XCTAssertEqual(try port("pause", "frozen").status, 0)
+        XCTAssertEqual(try state("frozen")["status"] as? String, "paused")
+        let pid = try state("frozen")["pid"] as? Int ?? 0
+        let counter = "/proc/\(pid)/root/dev/shm/count"
+        func size() throws -> Int { try FileManager.default.attributesOfItem(atPath: counter)[.size] as? Int ?? 0 }
+        let first = try size()
+        usleep(200_000)
+        XCTAssertEqual(try size(), first)
+        XCTAssertEqual(try port("exec", "frozen", "true").status, 255)
+        XCTAssertEqual(try port("resume", "frozen").status, 0)
+        usleep(200_000)
+        XCTAssertGreaterThan(try size(), first)
+        XCTAssertEqual(try port("delete", "--force", "frozen").status, 0)
+        XCTAssertEqual(cgroupDirectories("frozen"), [])
+    }
+
+    func testNoCgroupModeRunsContainersAndRefusesLimits() throws {
+        try writeConfig(["sh", "-c", "echo no-cgroups"])
+        XCTAssertEqual(try execute(Self.binary, ["--root", stateRoot, "--cgroup-manager", "disabled", "run", "plain"], directory: bundle).stdout,
+                       "no-cgroups\n")
+        try limited(["true"], id: "refused", resources: ["pids": ["limit": 10]])
+        let refused = try execute(Self.binary, ["--root", stateRoot, "--cgroup-manager", "disabled", "run", "refused"], directory: bundle)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(refused.stderr, "config.json: linux.resources: limits need cgroups, and cgroups are disabled\n")
+        try assertNothingLeft("refused")
+    }
+
+    func testUnsupportedLimitIsRefusedByName() throws {
+        try limited(["true"], id: "hugepages", resources: ["hugepageLimits": [["pageSize": "2MB", "limit": 0]]])
+        let result = try port("run", "hugepages")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "config.json: linux.resources.hugepageLimits: not supported by this version of port-run\n")
+        XCTAssertEqual(cgroupDirectories("hugepages"), [])
+    }
+}
