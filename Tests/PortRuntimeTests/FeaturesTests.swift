@@ -10,8 +10,9 @@ final class FeaturesTests: XCTestCase {
         let capabilities = try linux.stringArray("capabilities") ?? []
         XCTAssertEqual(capabilities.count, 38)
         XCTAssertEqual(capabilities.last, "CAP_AUDIT_READ")
+        XCTAssertEqual(try linux.requiredMember("seccomp").bool("enabled"), true)
         // Not claimed until implemented: engines would otherwise rely on it.
-        XCTAssertEqual(try linux.requiredMember("seccomp").bool("enabled"), false)
+        XCTAssertEqual(try linux.requiredMember("apparmor").bool("enabled"), false)
     }
 
     func testHooksRoundTripThroughTheStateFile() throws {

@@ -43,7 +43,7 @@ extension Lifecycle {
         let activation = SocketActivation.inherited()
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
-        let launch = try ProcessLaunch.make(process, preserveFds: activation + options.preserveFds)
+        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds)
         Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue)")
 
         let resources: CgroupResources

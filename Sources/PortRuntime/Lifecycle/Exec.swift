@@ -43,11 +43,12 @@ extension Lifecycle {
         case .paused: throw RuntimeError("cannot exec in a paused container (thaw it first, or pass --ignore-paused)")
         default: throw RuntimeError("cannot exec in a stopped container")
         }
-        let process = try execProcess(options, bundle: state.bundle)
+        let spec = try loadSpec(bundle: state.bundle)
+        let process = try execProcess(options, spec: spec)
         if process.terminal && options.detach && options.consoleSocket == nil {
             throw RuntimeError("cannot allocate tty if port-run will detach without setting console socket")
         }
-        let launch = try ProcessLaunch.make(process, preserveFds: options.preserveFds)
+        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: options.preserveFds)
         if !options.detach { SignalForwarder.block() }
         var foreground: Int32? = -1
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foreground) : nil
@@ -67,7 +68,7 @@ extension Lifecycle {
         return ParentStage.exitCode(SignalForwarder.forwardUntilExit(pid))
     }
 
-    func execProcess(_ options: ExecOptions, bundle: String) throws(RuntimeError) -> Spec.Process {
+    func execProcess(_ options: ExecOptions, spec: Spec) throws(RuntimeError) -> Spec.Process {
         if let json = options.processJSON {
             do throws(SpecError) {
                 let process = try Spec.Process.decode(json)
@@ -76,7 +77,7 @@ extension Lifecycle {
             } catch { throw RuntimeError("process.json: \(error.path.isEmpty ? "" : error.path + ": ")\(error.reason)") }
         }
         guard !options.args.isEmpty else { throw RuntimeError("exec: no command given (pass COMMAND or --process FILE)") }
-        guard var process = try loadSpec(bundle: bundle).process else { throw RuntimeError("config.json: process: missing") }
+        guard var process = spec.process else { throw RuntimeError("config.json: process: missing") }
         process.args = options.args
         process.terminal = options.tty
         process.env += options.env

@@ -14,24 +14,19 @@ public struct ProcessLaunch: Sendable {
     public var lastCap: Int
     public var preserveFds: Int32
     public var strategy: Strategy
+    public var seccomp: SeccompProfile?
 
-    public init(process: Spec.Process, capabilities: CapabilitySets?, lastCap: Int, preserveFds: Int32, strategy: Strategy) {
-        self.process = process
-        self.capabilities = capabilities
-        self.lastCap = lastCap
-        self.preserveFds = preserveFds
-        self.strategy = strategy
-    }
-
-    /// Validates the capability names and builds the launch; errors name the JSON path.
-    public static func make(_ process: Spec.Process, preserveFds: Int32) throws(RuntimeError) -> ProcessLaunch {
+    /// Validates capability names and the seccomp profile and builds the launch; errors name
+    /// the JSON path.
+    public static func make(_ process: Spec.Process, seccomp: JSONField?, preserveFds: Int32) throws(RuntimeError) -> ProcessLaunch {
         let lastCap = CapabilitySets.kernelLastCap()
-        let capabilities: CapabilitySets?
-        do { capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) } } catch {
+        do throws(SpecError) {
+            let capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) }
+            return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
+                                 strategy: Strategy.detect(), seccomp: try SeccompProfile(seccomp))
+        } catch {
             throw RuntimeError(error.description)
         }
-        return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
-                             strategy: Strategy.detect())
     }
 
     /// Applies everything but the execve, inside the container's root; returns the resolved
@@ -43,6 +38,9 @@ public struct ProcessLaunch: Sendable {
         // cwd is entered before and after the user switch: the first may need root's access,
         // the second proves the container user can be there.
         let enteredEarly = chdir(process.cwd) == 0
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
+        // capabilities are dropped (as runc); with it, as late as possible.
+        if let seccomp, !process.noNewPrivileges { try SeccompFilter.load(seccomp) }
         try capabilities?.applyBeforeUserSwitch(lastCap: lastCap)
         try ProcessSetup.switchUser(process.user)
         try capabilities?.applyAfterUserSwitch()
@@ -55,6 +53,7 @@ public struct ProcessLaunch: Sendable {
         }
         let preserved = (0..<preserveFds).map { 3 + $0 }
         FdCloser.closeAll(except: Set(preserved + keep), strategy: strategy)
+        if let seccomp, process.noNewPrivileges { try SeccompFilter.load(seccomp) }
         return executable
     }
 

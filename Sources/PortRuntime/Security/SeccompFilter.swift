@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSeccomp
+
+/// Builds and loads the filter with libseccomp, in the init stage just before the process
+/// runs. Syscall names this libseccomp or architecture does not know are skipped, as runc does.
+enum SeccompFilter {
+    static func load(_ profile: SeccompProfile) throws(RuntimeError) {
+        guard let context = seccomp_init(profile.defaultAction) else { throw RuntimeError("seccomp: cannot create a filter") }
+        defer { seccomp_release(context) }
+        // no_new_privs is the spec's own setting (process.noNewPrivileges), not libseccomp's.
+        _ = seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, 0)
+        for name in profile.architectures {
+            let token = seccompArchitecture(name)
+            guard token != 0 else { continue }
+            let result = seccomp_arch_add(context, token)
+            if result != 0 && result != -EEXIST { throw RuntimeError("seccomp: add architecture \(name): \(errnoText(-result))") }
+        }
+        for flag in profile.flags {
+            let attribute: scmp_filter_attr
+            switch flag {
+            case "SECCOMP_FILTER_FLAG_LOG": attribute = SCMP_FLTATR_CTL_LOG
+            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": attribute = SCMP_FLTATR_CTL_SSB
+            default: attribute = SCMP_FLTATR_CTL_TSYNC
+            }
+            let result = seccomp_attr_set(context, attribute, 1)
+            if result != 0 { throw RuntimeError("seccomp: flag \(flag): \(errnoText(-result))") }
+        }
+        for rule in profile.rules where rule.action != profile.defaultAction {
+            for name in rule.names {
+                let number = seccomp_syscall_resolve_name(name)
+                if number == __NR_SCMP_ERROR { continue }
+                try add(rule, syscall: number, context: context, name: name)
+            }
+        }
+        let result = seccomp_load(context)
+        if result != 0 { throw RuntimeError("seccomp: load the filter: \(errnoText(-result))") }
+    }
+
+    /// One rule with all conditions (AND); conditions on the same argument cannot be ANDed
+    /// by libseccomp, so they become one rule each (OR), as runc does.
+    private static func add(_ rule: SeccompProfile.Rule, syscall: Int32, context: scmp_filter_ctx, name: String) throws(RuntimeError) {
+        let conditions = rule.arguments.map {
+            scmp_arg_cmp(arg: $0.index, op: scmp_compare(rawValue: $0.op), datum_a: $0.value, datum_b: $0.valueTwo)
+        }
+        let sameArgument = Set(rule.arguments.map(\.index)).count < rule.arguments.count
+        let groups = sameArgument ? conditions.map { [$0] } : [conditions]
+        for group in groups {
+            let result = group.withUnsafeBufferPointer { buffer in
+                seccomp_rule_add_array(context, rule.action, syscall, UInt32(buffer.count), buffer.baseAddress)
+            }
+            if result != 0 { throw RuntimeError("seccomp: rule for \(name): \(errnoText(-result))") }
+        }
+    }
+
+    /// "SCMP_ARCH_X86_64" -> libseccomp's token; 0 when this libseccomp does not know it.
+    static func seccompArchitecture(_ name: String) -> UInt32 {
+        var short = name.hasPrefix("SCMP_ARCH_") ? String(name.dropFirst(10)) : name
+        short = short.lowercased()
+        let aliases = ["x86_64": "x86_64", "x86": "x86", "x32": "x32", "arm": "arm", "aarch64": "aarch64",
+                       "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"]
+        return seccomp_arch_resolve_name(aliases[short] ?? short)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+final class SeccompTests: IntegrationCase {
+    func profile(_ syscalls: [[String: Any]], defaultAction: String = "SCMP_ACT_ALLOW") -> [String: Any] {
+        ["defaultAction": defaultAction, "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64"], "syscalls": syscalls]
+    }
+
+    func withSeccomp(_ args: [String], _ seccomp: [String: Any], noNewPrivileges: Bool = true) throws {
+        try writeConfig(args) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["seccomp"] = seccomp
+            config["linux"] = linux
+            var process = config["process"] as! [String: Any]
+            process["noNewPrivileges"] = noNewPrivileges
+            config["process"] = process
+        }
+    }
+
+    func testErrnoRetTrapAndFilterPresence() throws {
+        try withSeccomp(["sh", "-c", "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; mkdir /tmp/x 2>&1; echo done"], profile([
+            ["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 95],
+            ["names": ["no_such_syscall_anywhere"], "action": "SCMP_ACT_ERRNO"],
+        ]))
+        let result = try port("run", "errno")
+        XCTAssertEqual(result.stdout, "NoNewPrivs:\t1\nSeccomp:\t2\nmkdir: can't create directory '/tmp/x': Operation not supported\ndone\n", result.stderr)
+
+        try withSeccomp(["sh", "-c", "exec mkdir /tmp/y"], profile([["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_TRAP"]]),
+                        noNewPrivileges: false)
+        let trapped = try port("run", "trap")
+        XCTAssertEqual(trapped.status, 128 + 31, trapped.stderr)
+        XCTAssertEqual(trapped.stdout, "")
+    }
+
+    func testArgumentConditionsAndDefaultErrno() throws {
+        try withSeccomp(["sh", "-c", "echo $(( 1 + 1 ))"], [
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [["names": ["write"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
+                          "args": [["index": 0, "value": 1, "op": "SCMP_CMP_EQ"]]]],
+        ])
+        let result = try port("run", "args")
+        // writes to fd 1 fail (EIO), writes to fd 2 pass: the error appears on stderr.
+        XCTAssertEqual(result.stdout, "")
+        XCTAssertTrue(result.stderr.contains("Input/output error"), result.stderr)
+    }
+
+    func testBadProfileNamesTheField() throws {
+        try withSeccomp(["true"], profile([["names": ["mkdir"], "action": "SCMP_ACT_BOGUS"]]))
+        let result = try port("run", "bogus")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "config.json: linux.seccomp.syscalls[0].action: unknown seccomp action \"SCMP_ACT_BOGUS\"\n")
+        try assertNothingLeft("bogus")
+    }
+
+    func testExecGetsTheContainersFilter() throws {
+        try withSeccomp(["sleep", "1000"], profile([["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"]]))
+        XCTAssertEqual(try port("run", "-d", "filtered").status, 0)
+        let result = try port("exec", "filtered", "sh", "-c", "grep Seccomp: /proc/self/status; mkdir /tmp/z 2>&1")
+        XCTAssertEqual(result.stdout, "Seccomp:\t2\nmkdir: can't create directory '/tmp/z': Operation not permitted\n")
+    }
+}
