@@ -1,4 +1,5 @@
 @testable import PortRuntime
+import Glibc
 
 /// Records every filesystem call and answers lookups from a small in-memory tree.
 final class FakeMountSystem: MountSystem, @unchecked Sendable {
@@ -23,7 +24,7 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
         kinds[path] = .regular
     }
     func makeNode(_ path: String, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) {
-        if failMknod { throw RuntimeError("mknod \(path): operation not permitted") }
+        if failMknod { throw RuntimeError.system("mknod \(path)", errno: EPERM) }
         calls.append("mknod \(path) \(type) \(String(mode, radix: 8)) \(major):\(minor)")
     }
     func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError) { calls.append("chown \(path) \(uid):\(gid)") }

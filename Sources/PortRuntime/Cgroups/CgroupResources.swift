@@ -41,7 +41,10 @@ public struct CgroupResources: Sendable, Equatable {
             memorySwap = try memory.integer("swap")
             memorySwappiness = try memory.integer("swappiness")
             disableOOMKiller = try memory.bool("disableOOMKiller")
-            if try memory.integer("kernel", as: Int64.self) != nil { unsupported.append("memory.kernel") }
+            // Deprecated by the spec and gone from new kernels; runc ignores it too.
+            if try memory.integer("kernel", as: Int64.self) != nil {
+                Log.warning("linux.resources.memory.kernel: kernel memory limits are deprecated and ignored")
+            }
         }
         if let cpu = try json.member("cpu") {
             cpuShares = try cpu.integer("shares")
@@ -71,4 +74,19 @@ public struct CgroupResources: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { self == CgroupResources() }
+
+    /// After the spec's own rules, runc allows the devices every container has and the ones
+    /// the spec creates: a deny-all rule must not break /dev/null or `linux.devices`.
+    public mutating func allowContainerDevices(_ devices: [Spec.Device]) {
+        guard !self.devices.isEmpty else { return }
+        let defaults: [(String, Int64?, Int64?)] = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9),
+                                                    ("c", 5, 0), ("c", 5, 1), ("c", 5, 2), ("c", 136, nil)]
+        for (type, major, minor) in defaults {
+            self.devices.append(DeviceRule(allow: true, type: type, major: major, minor: minor, access: "rwm"))
+        }
+        for device in devices where device.type != "p" {
+            self.devices.append(DeviceRule(allow: true, type: device.type == "u" ? "c" : device.type, major: device.major,
+                                           minor: device.minor, access: "rwm"))
+        }
+    }
 }

@@ -46,8 +46,9 @@ extension Lifecycle {
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds)
         Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue)")
 
-        let resources: CgroupResources
+        var resources: CgroupResources
         do { resources = try CgroupResources(spec.linux.resources) } catch { throw RuntimeError(error.description) }
+        resources.allowContainerDevices(spec.linux.devices)
         let cgroups = try planCgroups(spec, id: options.id, resources: resources)
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }

@@ -37,6 +37,8 @@ enum InitStage {
             // otherwise a killed `create` leaves a process that no state names.
             guard SyncChannel.receive(on: syncFd) == .committed else { _exit(1) }
             _ = cc_prctl(CC_PR_SET_PDEATHSIG, 0, 0, 0, 0)
+            // The parent waits for this echo: exiting earlier would fire the death signal.
+            SyncChannel.send(.committed, on: syncFd)
             // Blocks until `start` opens the fifo for reading.
             fifoWriter = openat(stateDirFd, ExecFifo.fileName, O_WRONLY | O_CLOEXEC)
             if fifoWriter < 0 { throw RuntimeError.system("open exec fifo", errno: errno) }

@@ -45,6 +45,10 @@ enum ParentStage {
                     throw error
                 }
                 SyncChannel.send(.committed, on: channel.parentEnd)
+                guard SyncChannel.receive(on: channel.parentEnd) == .committed else {
+                    let status = reap(pid)
+                    throw RuntimeError("container init exited after setup (\(describe(status)))")
+                }
                 return pid
             case .runHooks?:
                 do {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The device nodes and /dev links every container gets (runtime-spec "Default Devices").
 extension RootfsBuilder {
     static var defaultDevices: [Spec.Device] {
@@ -22,7 +28,7 @@ extension RootfsBuilder {
             system.remove(path)
             do {
                 try system.makeNode(path, type: device.type, mode: device.fileMode ?? 0o666, major: device.major, minor: device.minor)
-            } catch {
+            } catch where error.errno == EPERM {
                 // Without CAP_MKNOD (a user namespace) a bind of the host's node does the same job.
                 try system.createFile(path)
                 try system.mount(source: device.path, target: path, type: "bind", flags: MountFlags.bind, data: nil)

@@ -9,17 +9,20 @@ import Musl
 public struct RuntimeError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public let exitCode: Int32
+    /// The errno behind a failed syscall, for callers that choose a fallback by it.
+    public let errno: Int32?
 
-    public init(_ message: String, exitCode: Int32 = 1) {
+    public init(_ message: String, exitCode: Int32 = 1, errno: Int32? = nil) {
         self.message = message
         self.exitCode = exitCode
+        self.errno = errno
     }
 
     public var description: String { message }
 
     /// `mount /proc: permission denied`, with errno text in Go's lower-case style.
     public static func system(_ what: String, errno code: Int32) -> RuntimeError {
-        RuntimeError("\(what): \(errnoText(code))")
+        RuntimeError("\(what): \(errnoText(code))", errno: code)
     }
 }
 
