@@ -51,3 +51,20 @@ final class CapabilityTests: IntegrationCase {
         XCTAssertTrue(result.stderr.contains("CAP_BPF is not supported by this kernel (last capability 37); dropped"), result.stderr)
     }
 }
+
+final class FdLeakTests: IntegrationCase {
+    func testCwdThroughALeakedFdCannotReachTheHost() throws {
+        // Whatever fd numbers the runtime used, none may serve as a way out of the rootfs.
+        for fd in 3...12 {
+            try writeConfig(["sh", "-c", "pwd; ls"]) { config in
+                var process = config["process"] as! [String: Any]
+                process["cwd"] = "/proc/self/fd/\(fd)"
+                config["process"] = process
+            }
+            let result = try port("run", "leak\(fd)")
+            XCTAssertNotEqual(result.status, 0, "fd \(fd): started in \(result.stdout)")
+            XCTAssertFalse(result.stdout.contains("state.json"), "fd \(fd) reached the state directory")
+            try assertNothingLeft("leak\(fd)")
+        }
+    }
+}

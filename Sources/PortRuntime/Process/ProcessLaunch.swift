@@ -37,6 +37,10 @@ public struct ProcessLaunch: Sendable {
         umask(mode_t(process.user.umask ?? 0o022))
         // cwd is entered before and after the user switch: the first may need root's access,
         // the second proves the container user can be there.
+        // The runtime's fds go first: a cwd of /proc/self/fd/N must not reach one of them
+        // (the CVE-2024-21626 class). The few kept are checked for below.
+        let preserved = (0..<preserveFds).map { 3 + $0 }
+        FdCloser.closeAll(except: Set(preserved + keep), strategy: strategy)
         let enteredEarly = chdir(process.cwd) == 0
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
         // capabilities are dropped (as runc); with it, as late as possible.
@@ -47,14 +51,22 @@ public struct ProcessLaunch: Sendable {
         if !enteredEarly || process.user.uid != 0 {
             try check(chdir(process.cwd), "chdir to cwd (\"\(process.cwd)\") set in config.json")
         }
+        try ensureCwdInsideRoot()
         let executable = try ProcessSetup.resolveExecutable(process.args[0], env: process.env)
         if process.noNewPrivileges {
             try check(cc_prctl(CC_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
         }
-        let preserved = (0..<preserveFds).map { 3 + $0 }
-        FdCloser.closeAll(except: Set(preserved + keep), strategy: strategy)
         if let seccomp, process.noNewPrivileges { try SeccompFilter.load(seccomp) }
         return executable
+    }
+
+    /// A directory outside the process's root has no path from it: the kernel then reports
+    /// the cwd as "(unreachable)/..." (or glibc as ENOENT). Either means an escape.
+    private func ensureCwdInsideRoot() throws(RuntimeError) {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil, buffer.first == CChar(UInt8(ascii: "/")) else {
+            throw RuntimeError("process.cwd \"\(process.cwd)\" leads outside the container's root; refusing to start")
+        }
     }
 
     func exec(_ executable: String) throws(RuntimeError) -> Never {
