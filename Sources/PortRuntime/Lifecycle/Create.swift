@@ -52,11 +52,18 @@ extension Lifecycle {
         let cgroups = try planCgroups(spec, id: options.id, resources: resources)
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }
-        try store.claim(options.id)
+        let lock = try store.claim(options.id)
+        defer { store.unlock(lock) }
         var launchedPid: pid_t = 0
         var creationHooksStarted = false
         var cgroupsCreated = false
         do {
+            // What a `delete` after a crash needs to find: the cgroup, before it exists.
+            var placeholder = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: 0, initStartTime: 0, bundle: bundle,
+                                             rootfs: rootfs, created: Clock.rfc3339Nano(), annotations: spec.annotations,
+                                             ownPidNamespace: false)
+            placeholder.cgroupDirectories = cgroups?.directories ?? []
+            try store.save(placeholder)
             if let cgroups {
                 try cgroups.create()
                 cgroupsCreated = true

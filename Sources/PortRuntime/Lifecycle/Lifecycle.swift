@@ -38,9 +38,13 @@ public struct Lifecycle: Sendable {
 
     public func kill(_ id: String, signal: Int32, all: Bool) throws(RuntimeError) {
         let state = try store.load(id)
-        guard store.status(of: state) != .stopped else { throw RuntimeError("container not running") }
+        switch store.status(of: state) {
+        case .created, .running, .paused: break
+        case .creating, .stopped: throw RuntimeError("container not running")
+        }
         if all {
-            for pid in containerPids(state) { Glibc.kill(pid, signal) }
+            // pid 0 or -1 would signal our own process group or everything: never.
+            for pid in containerPids(state) where pid > 0 { Glibc.kill(pid, signal) }
             return
         }
         if Glibc.kill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
@@ -65,6 +69,12 @@ public struct Lifecycle: Sendable {
             return
         }
         let status = store.status(of: state)
+        if status == .creating {
+            // We hold the lock, so the create that wrote this is gone: clear what it left.
+            destroyCgroups(state)
+            store.remove(id)
+            return
+        }
         if (status == .running || status == .paused) && !force {
             throw RuntimeError("cannot delete container \(id) that is not stopped: \(status.rawValue)")
         }
@@ -99,8 +109,10 @@ public struct Lifecycle: Sendable {
     /// Host pids of every process of a running container (`ps`, `kill --all`).
     public func processes(_ id: String) throws(RuntimeError) -> [Int32] {
         let state = try store.load(id)
-        guard store.status(of: state) != .stopped else { throw RuntimeError("container not running") }
-        return containerPids(state)
+        switch store.status(of: state) {
+        case .created, .running, .paused: return containerPids(state)
+        case .creating, .stopped: throw RuntimeError("container not running")
+        }
     }
 
     /// From the cgroup when there is one; else from the pid namespace; else just init.

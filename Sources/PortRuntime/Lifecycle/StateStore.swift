@@ -27,13 +27,18 @@ public struct StateStore: Sendable {
         guard allowed else { throw RuntimeError("invalid container id: \"\(id)\" (allowed: letters, digits, _ + - .)") }
     }
 
-    /// Claims the id: mkdir is atomic, so of two creates of one id exactly one wins.
-    public func claim(_ id: String) throws(RuntimeError) {
+    /// Claims the id: mkdir is atomic, so of two creates of one id exactly one wins. The
+    /// returned lock is held for the whole create, so delete and start wait for it.
+    public func claim(_ id: String) throws(RuntimeError) -> Int32 {
         try StateStore.validate(id: id)
         try Files.makeDirectories(root, mode: 0o711)
         if mkdir(directory(id), 0o711) != 0 {
             if errno == EEXIST { throw RuntimeError("container with id exists: \(id)") }
             throw RuntimeError.system("create state directory \(directory(id))", errno: errno)
+        }
+        do { return try lock(id) } catch {
+            remove(id)
+            throw error
         }
     }
 
@@ -62,6 +67,8 @@ public struct StateStore: Sendable {
     }
 
     public func status(of state: ContainerState) -> ContainerState.Status {
+        // Recorded before init exists, so that a create killed half-way can be cleaned up.
+        if state.pid == 0 { return .creating }
         guard ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) else { return .stopped }
         if Files.exists(fifoPath(state.id)) { return .created }
         return !state.cgroupDirectories.isEmpty && state.cgroups.isFrozen ? .paused : .running
