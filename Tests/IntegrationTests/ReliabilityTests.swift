@@ -94,6 +94,18 @@ final class ReliabilityTests: IntegrationCase {
         try FileManager.default.removeItem(atPath: stateRoot + "/filler")
     }
 
+    func testExhaustedFdsGiveOneLineAndLeaveNothing() throws {
+        try writeConfig(["true"])
+        // Each limit runs out at a different step of create.
+        for limit in 4...7 {
+            let result = try shell("cd '\(bundle)' && ulimit -n \(limit) && exec '\(Self.binary)' --root '\(stateRoot)' run fds\(limit)")
+            XCTAssertEqual(result.status, 1)
+            XCTAssertTrue(result.stderr.hasSuffix("too many open files\n"), result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            try assertNothingLeft("fds\(limit)")
+        }
+    }
+
     func testHugeConfigIsRefusedWithoutReadingIt() throws {
         XCTAssertEqual(try shell("truncate -s 100M '\(bundle)/config.json'").status, 0)
         let started = Date()

@@ -15,6 +15,8 @@ public struct CgroupResources: Sendable, Equatable {
     public var devices: [DeviceRule] = []
     /// Fields decoded but not applied by this version; set ones are refused by name.
     public var unsupported: [String] = []
+    /// memory.kernel was set: ignored, with a warning when the container is created.
+    public var ignoredKernelMemory = false
 
     public struct DeviceRule: Sendable, Equatable {
         public var allow: Bool
@@ -42,9 +44,7 @@ public struct CgroupResources: Sendable, Equatable {
             memorySwappiness = try memory.integer("swappiness")
             disableOOMKiller = try memory.bool("disableOOMKiller")
             // Deprecated by the spec and gone from new kernels; runc ignores it too.
-            if try memory.integer("kernel", as: Int64.self) != nil {
-                Log.warning("linux.resources.memory.kernel: kernel memory limits are deprecated and ignored")
-            }
+            ignoredKernelMemory = try memory.integer("kernel", as: Int64.self) != nil
         }
         if let cpu = try json.member("cpu") {
             cpuShares = try cpu.integer("shares")
@@ -73,7 +73,12 @@ public struct CgroupResources: Sendable, Equatable {
         }
     }
 
-    public var isEmpty: Bool { self == CgroupResources() }
+    /// No limit at all (an ignored kernel-memory setting is none).
+    public var isEmpty: Bool {
+        var limits = self
+        limits.ignoredKernelMemory = false
+        return limits == CgroupResources()
+    }
 
     /// After the spec's own rules, runc allows the devices every container has and the ones
     /// the spec creates: a deny-all rule must not break /dev/null or `linux.devices`.

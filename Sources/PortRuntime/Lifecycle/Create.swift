@@ -49,11 +49,14 @@ extension Lifecycle {
         var resources: CgroupResources
         do { resources = try CgroupResources(spec.linux.resources) } catch { throw RuntimeError(error.description) }
         resources.allowContainerDevices(spec.linux.devices)
+        if resources.ignoredKernelMemory {
+            Log.warning("linux.resources.memory.kernel: kernel memory limits are deprecated and ignored")
+        }
         let cgroups = try planCgroups(spec, id: options.id, resources: resources)
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }
-        let lock = try store.claim(options.id)
-        defer { store.unlock(lock) }
+        var lock = try store.claim(options.id)
+        defer { if lock >= 0 { store.unlock(lock) } }
         var launchedPid: pid_t = 0
         var creationHooksStarted = false
         var cgroupsCreated = false
@@ -109,6 +112,9 @@ extension Lifecycle {
                 ParentStage.reap(launchedPid)
             }
             if cgroupsCreated { cgroups?.destroy() }
+            // Removing the directory needs an fd of its own: with fds exhausted, the lock's.
+            store.unlock(lock)
+            lock = -1
             store.remove(options.id)
             if let peer = foregroundConsole { close(peer) }
             throw error
