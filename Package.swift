@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "CCompat", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "PortRuntime", dependencies: ["CCompat", "CSeccomp", "CLibcap"]),
         .executableTarget(name: "port-run", dependencies: ["PortRuntime"]),
-        .testTarget(name: "PortRuntimeTests", dependencies: ["PortRuntime"]),
+        .testTarget(name: "PortRuntimeTests", dependencies: ["PortRuntime"], exclude: ["Corpus"]),
         .testTarget(name: "IntegrationTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -98,6 +98,23 @@ final class CgroupTests: IntegrationCase {
         try assertNothingLeft("refused")
     }
 
+    func testDockersBlockIOWithZeroWeightRunsAndAWeightIsApplied() throws {
+        // docker always sends "blockIO": {"weight": 0}: zero means unset, as in runc.
+        try limited(["true"], id: "dockerish", resources: ["blockIO": ["weight": 0]])
+        XCTAssertEqual(try port("run", "dockerish").status, 0)
+        try limited(["sh", "-c", "cat /sys/fs/cgroup/blkio/blkio.weight 2>/dev/null || cat /sys/fs/cgroup/blkio/blkio.bfq.weight"], id: "weighted",
+                    resources: ["blockIO": ["weight": 300]])
+        let result = try port("run", "weighted")
+        if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/blkio/blkio.weight") {
+            XCTAssertEqual(result.stdout, "300\n", result.stderr)
+        } else {
+            // No I/O scheduler with weights here: the limit is refused by name, never dropped.
+            XCTAssertEqual(result.status, 1)
+            XCTAssertTrue(result.stderr.hasPrefix("linux.resources.blockIO.weight: no cgroup controller on this host has blkio.weight"), result.stderr)
+            XCTAssertEqual(cgroupDirectories("weighted"), [])
+        }
+    }
+
     func testUnsupportedLimitIsRefusedByName() throws {
         try limited(["true"], id: "hugepages", resources: ["hugepageLimits": [["pageSize": "2MB", "limit": 0]]])
         let result = try port("run", "hugepages")

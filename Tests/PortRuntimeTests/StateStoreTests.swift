@@ -21,15 +21,15 @@ final class StateStoreTests: XCTestCase {
 
     func testOnlyOneClaimOfAnIDWins() throws {
         let store = StateStore(root: root)
-        try store.claim("one")
-        XCTAssertThrowsError(try store.claim("one")) { error in
+        store.unlock(try store.claim("one"))
+        XCTAssertThrowsError(_ = try store.claim("one")) { error in
             XCTAssertEqual((error as? RuntimeError)?.message, "container with id exists: one")
         }
     }
 
     func testStateRoundTripsAndDeadInitMeansStopped() throws {
         let store = StateStore(root: root)
-        try store.claim("c")
+        store.unlock(try store.claim("c"))
         let state = ContainerState(id: "c", ociVersion: "1.2.0", pid: Int32.max - 1, initStartTime: 42, bundle: "/b",
                                    rootfs: "/b/rootfs", created: "2026-01-01T00:00:00Z", annotations: ["k": "v"],
                                    ownPidNamespace: true)
@@ -51,7 +51,8 @@ final class StateStoreTests: XCTestCase {
 
     func testHalfCreatedContainerGivesAClearError() throws {
         let store = StateStore(root: root)
-        try store.claim("half")
+        // The create that claimed it is gone: its lock went with it.
+        store.unlock(try store.claim("half"))
         XCTAssertThrowsError(try store.load("half")) { error in
             XCTAssertTrue((error as? RuntimeError)?.message.hasPrefix("container half has no readable state") == true)
         }

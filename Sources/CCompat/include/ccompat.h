@@ -71,6 +71,29 @@ int cc_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 int cc_send_fd(int sock, int fd, const void *data, size_t len);
 int cc_recv_fd(int sock, void *data, size_t len, int *fd_out);
 
+// Kernel feature probes (probes.c): 0 when present, else the errno that says why not.
+int cc_probe_memfd(void);
+int cc_probe_memfd_exec(void);
+int cc_probe_seals(void);
+int cc_probe_seal_exec(void);
+int cc_probe_execveat(void);
+int cc_probe_o_tmpfile(const char *dir);
+int cc_probe_clone3(void);
+int cc_probe_pidfd_open(void);
+int cc_probe_pidfd_send_signal(void);
+int cc_probe_close_range(void);
+int cc_probe_close_range_cloexec(void);
+int cc_probe_openat2(void);
+int cc_probe_thread_self(void);
+int cc_probe_fsopen(void);
+int cc_probe_mount_setattr(void);
+int cc_probe_unshare(int flag);
+int cc_probe_seccomp_flag(unsigned int flag);
+int cc_probe_seccomp_action(uint32_t action);
+int cc_probe_ambient(void);
+int cc_probe_keyrings(void);
+int cc_probe_sysv_ipc(void);
+
 extern char **environ;
 char **cc_environ(void);
 

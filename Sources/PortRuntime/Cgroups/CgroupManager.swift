@@ -110,7 +110,31 @@ public struct CgroupManager: Sendable, Equatable {
         if let pids = resources.pidsLimit {
             try write("pids.limit", [("pids.max", pids <= 0 ? "max" : String(pids))])
         }
+        try applyBlockIO(resources.blockIO, write: write)
         try applyDevices(resources.devices)
+    }
+
+    /// v1 blkio files or v2 io.weight / io.max.
+    private func applyBlockIO(_ block: CgroupResources.BlockIO,
+                              write: (String, [(file: String, value: String)]) throws(RuntimeError) -> Void) throws(RuntimeError) {
+        if let weight = block.weight {
+            // v2 io.weight is 1..10000; v1 blkio.weight 10..1000 (runc's conversion).
+            let v2 = 1 + (UInt32(max(10, min(weight, 1000))) - 10) * 9999 / 990
+            try write("blockIO.weight", [("blkio.weight", String(weight)), ("io.weight", "default \(v2)")])
+        }
+        if let leaf = block.leafWeight { try write("blockIO.leafWeight", [("blkio.leaf_weight", String(leaf))]) }
+        for line in block.weightDevices { try write("blockIO.weightDevice", [("blkio.weight_device", line)]) }
+        let files = ["throttleReadBpsDevice": ("blkio.throttle.read_bps_device", "rbps"),
+                     "throttleWriteBpsDevice": ("blkio.throttle.write_bps_device", "wbps"),
+                     "throttleReadIOPSDevice": ("blkio.throttle.read_iops_device", "riops"),
+                     "throttleWriteIOPSDevice": ("blkio.throttle.write_iops_device", "wiops")]
+        for (kind, lines) in block.throttles.sorted(by: { $0.key < $1.key }) {
+            guard let (v1File, v2Key) = files[kind] else { continue }
+            for line in lines {
+                let parts = line.split(separator: " ")
+                try write("blockIO.\(kind)", [(v1File, line), ("io.max", "\(parts[0]) \(v2Key)=\(parts[1])")])
+            }
+        }
     }
 
     /// v1 devices controller: deny all, then the rules in order. Without a devices

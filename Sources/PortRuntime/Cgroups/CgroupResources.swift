@@ -13,6 +13,16 @@ public struct CgroupResources: Sendable, Equatable {
     public var mems: String?
     public var pidsLimit: Int64?
     public var devices: [DeviceRule] = []
+    public var blockIO = BlockIO()
+
+    /// `blockIO`, zero meaning unset (docker always sends `"weight": 0`, as runc expects).
+    public struct BlockIO: Sendable, Equatable {
+        public var weight: UInt16?
+        public var leafWeight: UInt16?
+        /// "major:minor value" lines per file kind: weight, and the four throttles.
+        public var weightDevices: [String] = []
+        public var throttles: [String: [String]] = [:]
+    }
     /// Fields decoded but not applied by this version; set ones are refused by name.
     public var unsupported: [String] = []
     /// memory.kernel was set: ignored, with a warning when the container is created.
@@ -61,7 +71,23 @@ public struct CgroupResources: Sendable, Equatable {
             DeviceRule(allow: try rule.requiredMember("allow").bool(), type: try rule.string("type") ?? "a",
                        major: try rule.integer("major"), minor: try rule.integer("minor"), access: try rule.string("access") ?? "rwm")
         }
-        for key in ["blockIO", "hugepageLimits", "network", "rdma", "unified"] {
+        if let block = try json.member("blockIO") {
+            blockIO.weight = try block.integer("weight", as: UInt16.self).flatMap { $0 == 0 ? nil : $0 }
+            blockIO.leafWeight = try block.integer("leafWeight", as: UInt16.self).flatMap { $0 == 0 ? nil : $0 }
+            for entry in try block.member("weightDevice")?.elements() ?? [] {
+                let weight: UInt16 = try entry.integer("weight") ?? 0
+                if weight != 0 {
+                    blockIO.weightDevices.append("\(try entry.requiredMember("major").integer(Int64.self)):\(try entry.requiredMember("minor").integer(Int64.self)) \(weight)")
+                }
+            }
+            for kind in ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"] {
+                for entry in try block.member(kind)?.elements() ?? [] {
+                    let device = "\(try entry.requiredMember("major").integer(Int64.self)):\(try entry.requiredMember("minor").integer(Int64.self))"
+                    blockIO.throttles[kind, default: []].append("\(device) \(try entry.requiredMember("rate").integer(UInt64.self))")
+                }
+            }
+        }
+        for key in ["hugepageLimits", "network", "rdma", "unified"] {
             guard let field = try json.member(key) else { continue }
             let empty: Bool
             switch field.value {
@@ -84,8 +110,12 @@ public struct CgroupResources: Sendable, Equatable {
     /// the spec creates: a deny-all rule must not break /dev/null or `linux.devices`.
     public mutating func allowContainerDevices(_ devices: [Spec.Device]) {
         guard !self.devices.isEmpty else { return }
+        // runc's list: mknod of any node (opening it still needs a rule), the default
+        // devices, ptys, /dev/console and tun.
+        self.devices.append(DeviceRule(allow: true, type: "c", major: nil, minor: nil, access: "m"))
+        self.devices.append(DeviceRule(allow: true, type: "b", major: nil, minor: nil, access: "m"))
         let defaults: [(String, Int64?, Int64?)] = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9),
-                                                    ("c", 5, 0), ("c", 5, 1), ("c", 5, 2), ("c", 136, nil)]
+                                                    ("c", 5, 0), ("c", 5, 1), ("c", 5, 2), ("c", 136, nil), ("c", 10, 200)]
         for (type, major, minor) in defaults {
             self.devices.append(DeviceRule(allow: true, type: type, major: major, minor: minor, access: "rwm"))
         }
