@@ -24,6 +24,7 @@ let globalUsage = """
       list     list containers             spec     write a default config.json
       exec     run a process in a container features print what this runtime supports
       ps       list a container's processes  pause/resume  freeze or thaw a container
+      check    probe this kernel; --simulate PERSONA -- CMD runs CMD as if on an older kernel
 
     Global options:
       --root DIR              state directory (default: \(StateStore.defaultRoot))
@@ -48,7 +49,7 @@ let commands: [String: Command] = [
     "create": CreateCommand.run, "start": StartCommand.run, "run": RunCommand.run, "state": StateCommand.run,
     "kill": KillCommand.run, "delete": DeleteCommand.run, "list": ListCommand.run, "spec": SpecCommand.run,
     "exec": ExecCommand.run, "features": FeaturesCommand.run, "ps": PsCommand.run,
-    "pause": PauseCommand.pause, "resume": PauseCommand.resume,
+    "pause": PauseCommand.pause, "resume": PauseCommand.resume, "check": CheckCommand.run,
 ]
 
 func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {

@@ -43,11 +43,15 @@ class IntegrationCase: XCTestCase {
 
     override func tearDownWithError() throws {
         guard !stateRoot.isEmpty else { return }
-        let ids = (try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []
-        for id in ids { _ = try? port("delete", "--force", id) }
-        let left = (try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []
+        for id in stateEntries() { _ = try? port("delete", "--force", id) }
+        let left = stateEntries()
         XCTAssertEqual(left, [], "state left behind")
         try? FileManager.default.removeItem(atPath: (stateRoot as NSString).deletingLastPathComponent)
+    }
+
+    /// What is under the state root, but the per-boot probe cache (a dot file).
+    func stateEntries() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
     }
 
     /// Sets process.args (and optionally edits the rest) and writes config.json.

@@ -100,7 +100,7 @@ final class LifecycleTests: IntegrationCase {
             lines.append(result.stdout)
         }
         XCTAssertEqual(lines, Array(repeating: "line-x\n", count: 100))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot), [])
+        XCTAssertEqual(stateEntries(), [])
     }
 
     func testOutputWrittenRightBeforeExitIsKept() throws {

@@ -46,11 +46,11 @@ final class ReliabilityTests: IntegrationCase {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        for id in (try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? [] {
+        for id in stateEntries() {
             let result = try port("delete", "--force", id)
             XCTAssertEqual(result.status, 0, "\(id): \(result.stderr)")
         }
-        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? [], [])
+        XCTAssertEqual(stateEntries(), [])
         XCTAssertEqual(leftoverCgroups(), [], "cgroups left behind")
         for index in stride(from: 0, to: 200, by: 20) { try assertNothingLeft("k\(index)") }
     }
@@ -73,7 +73,7 @@ final class ReliabilityTests: IntegrationCase {
         XCTAssertEqual(racing.stdout.components(separatedBy: "won").count - 1, 1, racing.stdout)
         XCTAssertEqual(racing.stdout.components(separatedBy: "container with id exists: same").count - 1, 9, racing.stdout)
         XCTAssertEqual(try state("same")["status"] as? String, "created")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot), ["same"])
+        XCTAssertEqual(stateEntries(), ["same"])
     }
 
     func testFullStateRootFailsWithOneLineAndLeavesNothing() throws {
@@ -89,7 +89,7 @@ final class ReliabilityTests: IntegrationCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.hasSuffix("no space left on device\n"), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stateRoot), ["filler"])
+        XCTAssertEqual(stateEntries(), ["filler"])
         XCTAssertEqual(leftoverCgroups(), [])
         try FileManager.default.removeItem(atPath: stateRoot + "/filler")
     }

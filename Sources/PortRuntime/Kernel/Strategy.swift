@@ -11,18 +11,35 @@ public struct Strategy: Sendable, Equatable {
     public enum FdClosing: String, Sendable { case closeRange = "close_range", procWalk = "/proc/self/fd walk" }
 
     public var fdClosing: FdClosing
+    /// keyctl exists and is not trapped (Android's app filter kills on it).
+    public var sessionKeyring: Bool
 
-    public init(fdClosing: FdClosing) { self.fdClosing = fdClosing }
+    public init(fdClosing: FdClosing, sessionKeyring: Bool = true) {
+        self.fdClosing = fdClosing
+        self.sessionKeyring = sessionKeyring
+    }
 
-    /// Probes with harmless arguments: close_range with CLOSE_RANGE_CLOEXEC on a spare fd
-    /// (ENOSYS before 5.9, EINVAL for the flag before 5.11).
-    public static func detect() -> Strategy {
-        var fdClosing = FdClosing.procWalk
-        let spare = cc_fcntl_int(0, F_DUPFD_CLOEXEC, 3)
-        if spare >= 0 {
-            if cc_close_range(UInt32(spare), UInt32(spare), CC_CLOSE_RANGE_CLOEXEC) == 0 { fdClosing = .closeRange }
-            close(spare)
+    /// Chooses from the host's probe results (close_range: 5.9; before it, a walk of
+    /// /proc/self/fd, which works everywhere /proc is mounted).
+    public init(facts: HostFacts) {
+        fdClosing = facts.has("close_range") ? .closeRange : .procWalk
+        sessionKeyring = facts.has("keyrings")
+    }
+
+    /// Namespaces a spec may ask for that this kernel may lack, with the probe that says so.
+    static let namespaceProbes: [NamespaceType: (probe: String, feature: String)] = [
+        .time: ("time_namespace", "CLONE_NEWTIME, Linux 5.6 with CONFIG_TIME_NS"),
+        .cgroup: ("cgroup_namespace", "CLONE_NEWCGROUP, Linux 4.6"),
+        .ipc: ("ipc_namespace", "CONFIG_IPC_NS, off on Android kernels"),
+        .user: ("user_namespace", "CONFIG_USER_NS"),
+    ]
+
+    /// A namespace the kernel cannot give is refused with one line naming it; nothing is
+    /// dropped in silence.
+    public static func checkNamespaces(_ spec: Spec, facts: HostFacts) throws(RuntimeError) {
+        for (index, namespace) in spec.linux.namespaces.enumerated() where namespace.path == nil {
+            guard let (probe, feature) = namespaceProbes[namespace.type], let result = facts.probes[probe], !result.isPresent else { continue }
+            throw RuntimeError("config.json: linux.namespaces[\(index)]: this kernel cannot create \(namespace.type.rawValue) namespaces (\(feature)): \(result.description)")
         }
-        return Strategy(fdClosing: fdClosing)
     }
 }

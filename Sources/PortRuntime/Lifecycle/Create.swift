@@ -43,7 +43,10 @@ extension Lifecycle {
         let activation = SocketActivation.inherited()
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
-        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds)
+        let facts = HostFacts.load(cacheDirectory: store.root)
+        try Strategy.checkNamespaces(spec, facts: facts)
+        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,
+                                            strategy: Strategy(facts: facts))
         Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue)")
 
         var resources: CgroupResources

@@ -80,7 +80,7 @@ enum InitStage {
             try check(setdomainname(domainname, domainname.utf8.count), "setdomainname \(domainname)")
         }
         if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score) }
-        if !request.noNewKeyring { joinSessionKeyring(request.containerID) }
+        if !request.noNewKeyring && request.launch.strategy.sessionKeyring { joinSessionKeyring(request.containerID) }
 
         let cwd = request.process.cwd
         var terminal: Int32?

@@ -18,12 +18,13 @@ public struct ProcessLaunch: Sendable {
 
     /// Validates capability names and the seccomp profile and builds the launch; errors name
     /// the JSON path.
-    public static func make(_ process: Spec.Process, seccomp: JSONField?, preserveFds: Int32) throws(RuntimeError) -> ProcessLaunch {
+    public static func make(_ process: Spec.Process, seccomp: JSONField?, preserveFds: Int32,
+                            strategy: Strategy) throws(RuntimeError) -> ProcessLaunch {
         let lastCap = CapabilitySets.kernelLastCap()
         do throws(SpecError) {
             let capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) }
             return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
-                                 strategy: Strategy.detect(), seccomp: try SeccompProfile(seccomp))
+                                 strategy: strategy, seccomp: try SeccompProfile(seccomp))
         } catch {
             throw RuntimeError(error.description)
         }

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The probe results for this boot, cached under the state root: a start pays for probing
+/// once per boot, not once per container. The cache is keyed by the boot id and by what
+/// can change the answers without a reboot (a seccomp filter over us, test overrides).
+public struct HostFacts: Sendable, Equatable {
+    public var probes: [String: ProbeResult]
+    /// Test hooks for what seccomp cannot fake (PORT_RUN_TEST_OVERRIDES, comma-separated),
+    /// set by the persona simulator.
+    public var overrides: Set<String>
+
+    public static let cacheFileName = ".host-facts.json"
+
+    public func has(_ probe: String) -> Bool { probes[probe]?.isPresent ?? false }
+
+    public static func currentOverrides() -> Set<String> {
+        guard let raw = getenv("PORT_RUN_TEST_OVERRIDES") else { return [] }
+        return Set(String(decoding: Array(UnsafeBufferPointer(start: raw, count: strlen(raw))).map { UInt8(bitPattern: $0) },
+                          as: UTF8.self).split(separator: ",").map(String.init))
+    }
+
+    /// What makes cached answers stale: another boot, another seccomp filter, other overrides.
+    static func cacheKey(overrides: Set<String>) -> String {
+        let boot = ((try? Files.readString("/proc/sys/kernel/random/boot_id")) ?? "").trimmed
+        let status = (try? Files.readString("/proc/self/status")) ?? ""
+        let seccomp = status.split(separator: "\n").filter { $0.hasPrefix("Seccomp") }.joined(separator: ";")
+        return "\(boot)|\(seccomp)|\(overrides.sorted().joined(separator: ","))"
+    }
+
+    /// From the cache when it is this boot's, else by probing (and the cache is refreshed).
+    public static func load(cacheDirectory: String?) -> HostFacts {
+        let overrides = currentOverrides()
+        let key = cacheKey(overrides: overrides)
+        let path = cacheDirectory.map { $0 + "/" + cacheFileName }
+        if let path, let cached = try? Files.read(path, limit: 65536), let facts = decode(cached, key: key) {
+            return facts
+        }
+        var probes = Probes.runAll()
+        if overrides.contains("no-proc-thread-self") { probes["proc_thread_self"] = .absent(errno: ENOENT) }
+        let facts = HostFacts(probes: probes, overrides: overrides)
+        if let cacheDirectory, let path {
+            try? Files.makeDirectories(cacheDirectory, mode: 0o711)
+            try? Files.writeAtomically(path, facts.encode(key: key), mode: 0o600)
+        }
+        return facts
+    }
+
+    func encode(key: String) -> String {
+        JSONOutput.object([("key", .string(key)),
+                           ("probes", .object(probes.keys.sorted().map { ($0, .int(Int64(probes[$0]!.code))) }))]).render()
+    }
+
+    static func decode(_ bytes: [UInt8], key: String) -> HostFacts? {
+        guard let value = try? JSONParser.parse(bytes) else { return nil }
+        let json = JSONField(value)
+        guard (try? json.string("key")) == key, let members = try? json.requiredMember("probes").object() else { return nil }
+        var probes: [String: ProbeResult] = [:]
+        for (name, value) in members {
+            guard case .number(let text) = value, let code = Int32(text) else { return nil }
+            probes[name] = ProbeResult(code: code)
+        }
+        // A cache from an older port-run with fewer probes is stale.
+        guard Probes.all.allSatisfy({ probes[$0.name] != nil }) else { return nil }
+        return HostFacts(probes: probes, overrides: currentOverrides())
+    }
+}

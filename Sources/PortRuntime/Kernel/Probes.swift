@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CCompat
+
+/// What one probe found.
+public enum ProbeResult: Equatable, Sendable {
+    case present
+    /// The call failed: the errno says why (ENOSYS: no such syscall; EINVAL: unknown flag).
+    case absent(errno: Int32)
+    /// A seccomp filter killed the probe with SIGSYS (Android's app filter does this).
+    case trapped
+
+    public var isPresent: Bool { self == .present }
+
+    var code: Int32 {
+        switch self {
+        case .present: return 0
+        case .absent(let errno): return errno
+        case .trapped: return -1
+        }
+    }
+
+    init(code: Int32) {
+        self = code == 0 ? .present : code < 0 ? .trapped : .absent(errno: code)
+    }
+
+    public var description: String {
+        switch self {
+        case .present: return "present"
+        case .absent(let errno): return "absent (\(errnoText(errno)))"
+        case .trapped: return "trapped (SIGSYS)"
+        }
+    }
+}
+
+/// The kernel probes, by name: each one syscall with harmless arguments, never `uname`.
+public enum Probes {
+    public static let all: [(name: String, run: @Sendable () -> Int32)] = [
+        ("memfd_create", { cc_probe_memfd() }),
+        ("memfd_seals", { cc_probe_seals() }),
+        ("memfd_exec", { cc_probe_memfd_exec() }),
+        ("seal_exec", { cc_probe_seal_exec() }),
+        ("execveat", { cc_probe_execveat() }),
+        ("o_tmpfile", { cc_probe_o_tmpfile("/tmp") }),
+        ("clone3", { cc_probe_clone3() }),
+        ("pidfd_open", { cc_probe_pidfd_open() }),
+        ("pidfd_send_signal", { cc_probe_pidfd_send_signal() }),
+        ("close_range", { cc_probe_close_range() }),
+        ("close_range_cloexec", { cc_probe_close_range_cloexec() }),
+        ("openat2", { cc_probe_openat2() }),
+        ("proc_thread_self", { cc_probe_thread_self() }),
+        ("new_mount_api", { cc_probe_fsopen() }),
+        ("mount_setattr", { cc_probe_mount_setattr() }),
+        ("seccomp_tsync", { cc_probe_seccomp_flag(1) }),
+        ("seccomp_log", { cc_probe_seccomp_flag(2) }),
+        ("seccomp_spec_allow", { cc_probe_seccomp_flag(4) }),
+        ("seccomp_new_listener", { cc_probe_seccomp_flag(8) }),
+        ("seccomp_action_log", { cc_probe_seccomp_action(0x7FFC_0000) }),
+        ("ambient_capabilities", { cc_probe_ambient() }),
+        ("keyrings", { cc_probe_keyrings() }),
+        ("sysv_ipc", { cc_probe_sysv_ipc() }),
+        // Namespaces last: the probe child enters each one it creates.
+        ("mount_namespace", { cc_probe_unshare(CC_CLONE_NEWNS) }),
+        ("uts_namespace", { cc_probe_unshare(CC_CLONE_NEWUTS) }),
+        ("pid_namespace", { cc_probe_unshare(CC_CLONE_NEWPID) }),
+        ("network_namespace", { cc_probe_unshare(CC_CLONE_NEWNET) }),
+        ("cgroup_namespace", { cc_probe_unshare(CC_CLONE_NEWCGROUP) }),
+        ("ipc_namespace", { cc_probe_unshare(CC_CLONE_NEWIPC) }),
+        ("time_namespace", { cc_probe_unshare(CC_CLONE_NEWTIME) }),
+        ("user_namespace", { cc_probe_unshare(CC_CLONE_NEWUSER) }),
+    ]
+
+    /// Runs every probe in a forked child that reports over a pipe. A probe killed by
+    /// SIGSYS only ends that child: it counts as trapped, and a new child goes on with the
+    /// next probe. port-run has no threads, so fork is safe here.
+    public static func runAll() -> [String: ProbeResult] {
+        var results: [String: ProbeResult] = [:]
+        var next = 0
+        while next < all.count {
+            var fds: [Int32] = [-1, -1]
+            guard cc_pipe2(&fds, O_CLOEXEC) == 0 else { break }
+            let start = next
+            let child = fork()
+            if child == 0 {
+                close(fds[0])
+                for index in start..<all.count {
+                    var code = all[index].run()
+                    _ = withUnsafeBytes(of: &code) { write(fds[1], $0.baseAddress, 4) }
+                }
+                _exit(0)
+            }
+            close(fds[1])
+            var code: Int32 = 0
+            while next < all.count, withUnsafeMutableBytes(of: &code, { read(fds[0], $0.baseAddress, 4) }) == 4 {
+                results[all[next].name] = ProbeResult(code: code)
+                next += 1
+            }
+            close(fds[0])
+            var status: Int32 = 0
+            _ = retryingEINTR { waitpid(child, &status, 0) }
+            if next < all.count {
+                // The child died inside probe `next`: by SIGSYS it was trapped; otherwise
+                // count it absent rather than loop.
+                results[all[next].name] = cc_wifsignaled(status) != 0 && cc_wtermsig(status) == SIGSYS
+                    ? .trapped : .absent(errno: EIO)
+                next += 1
+            }
+        }
+        return results
+    }
+}

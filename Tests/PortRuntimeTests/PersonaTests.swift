@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+@testable import PortRuntime
+
+final class PersonaTests: XCTestCase {
+    static let personas = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("kernel-quirks/personas").path
+
+    func testEveryPersonaAndOverlayInTheRepoParses() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.personas).sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 12)
+        for file in files {
+            let text = try String(contentsOfFile: Self.personas + "/" + file, encoding: .utf8)
+            let persona = try Persona.parse(layers: [(file, text)])
+            XCTAssertFalse(persona.missing.isEmpty && persona.invalid.isEmpty, file)
+        }
+    }
+
+    func testRulesOverlaysAndErrors() throws {
+        let persona = try Persona.parse(layers: [
+            ("base", "name base\nmissing enosys\nsyscall clone3 close_range # new\nflag unshare 0 0x90\nflagset fcntl 1 1033 2 0x20\nvalue prctl 0 47\nfacts seal-future-write-buggy"),
+            ("app", "name app\nmissing sigsys\nsyscall close_range keyctl\noverride no-proc-thread-self"),
+        ])
+        XCTAssertEqual(persona.missing, ["clone3": .enosys, "close_range": .sigsys, "keyctl": .sigsys])
+        // 0x90 has two bits: two rules, each testing one bit.
+        XCTAssertEqual(persona.invalid.filter { $0.syscall == "unshare" }.map { $0.conditions.map(\.mask) }, [[0x10], [0x80]])
+        XCTAssertEqual(persona.invalid.first { $0.syscall == "fcntl" }?.conditions.map(\.value), [1033, 0x20])
+        XCTAssertEqual(persona.overrides, ["no-proc-thread-self"])
+        XCTAssertEqual(persona.facts, ["seal-future-write-buggy"])
+        XCTAssertThrowsError(try Persona.parse(layers: [("bad", "name bad\nmissing enosys\nflag unshare 9 0x1")])) { error in
+            XCTAssertEqual((error as? RuntimeError)?.message, "bad:3: argument index must be 0 to 5: 9")
+        }
+    }
+
+    func testStrategyFollowsTheFacts() {
+        var facts = HostFacts(probes: ["close_range": .absent(errno: ENOSYS), "keyrings": .trapped, "time_namespace": .absent(errno: EINVAL)],
+                              overrides: [])
+        XCTAssertEqual(Strategy(facts: facts), Strategy(fdClosing: .procWalk, sessionKeyring: false))
+        facts.probes["close_range"] = .present
+        XCTAssertEqual(Strategy(facts: facts).fdClosing, .closeRange)
+    }
+}
