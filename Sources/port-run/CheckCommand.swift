@@ -51,6 +51,10 @@ enum CheckCommand {
                 if Files.isDirectory(path + "/kernel-quirks/personas") { return path + "/kernel-quirks/personas" }
             }
         }
+        if let prefix = getenv("PREFIX") {
+            let termux = String(cString: prefix) + "/share/port-run/personas"
+            if Files.isDirectory(termux) { return termux }
+        }
         return "/usr/share/port-run/personas"
     }
 

@@ -27,7 +27,8 @@ let globalUsage = """
       check    probe this kernel; --simulate PERSONA -- CMD runs CMD as if on an older kernel
 
     Global options:
-      --root DIR              state directory (default: \(StateStore.defaultRoot))
+      --root DIR              state directory (default: \(StateStore.defaultRoot), or under
+                              $PREFIX/var/run or $TMPDIR where /run is missing, as on Android)
       --log FILE              write log lines to FILE (default: stderr)
       --log-format text|json  log line format (default: text)
       --debug                 log debug detail
@@ -85,7 +86,7 @@ func main() -> Int32 {
         guard manager == "cgroupfs" || manager == "disabled" else {
             throw RuntimeError("invalid --cgroup-manager \"\(manager)\" (cgroupfs or disabled)")
         }
-        let context = Context(lifecycle: Lifecycle(root: parsed.value("root") ?? StateStore.defaultRoot,
+        let context = Context(lifecycle: Lifecycle(root: parsed.value("root") ?? StateStore.hostDefaultRoot(),
                                                    cgroupsEnabled: manager == "cgroupfs"))
         return try command(parsed.positionals.dropFirst(), context)
     } catch {

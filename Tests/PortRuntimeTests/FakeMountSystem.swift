@@ -34,7 +34,12 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
         if failPivot { throw RuntimeError("pivot_root \(newRoot): invalid argument") }
         calls.append("pivot_root \(newRoot)")
     }
-    func moveRoot(_ newRoot: String) throws(RuntimeError) { calls.append("move_root \(newRoot)") }
+    var failMove = false
+    func moveRoot(_ newRoot: String) throws(RuntimeError) {
+        if failMove { throw RuntimeError.system("mount \(newRoot) to /", errno: EINVAL) }
+        calls.append("move_root \(newRoot)")
+    }
+    func changeRoot(_ newRoot: String) throws(RuntimeError) { calls.append("chroot \(newRoot)") }
     func lockedFlags(_ path: String) -> UInt { 0 }
     var modes: [String: UInt32] = [:]
     func permissions(of path: String) -> UInt32? { modes[path] }

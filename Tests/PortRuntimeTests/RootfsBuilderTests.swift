@@ -13,7 +13,7 @@ final class RootfsBuilderTests: XCTestCase {
     func testRootIsMadeSlaveAndBoundOntoItselfFirst() throws {
         let system = FakeMountSystem()
         try builder(try spec(), system).prepareRoot()
-        XCTAssertEqual(system.calls, ["mount - / - 84000 -", "mount /b/rootfs /b/rootfs bind 5000 -"])
+        XCTAssertEqual(system.calls, ["mount - / - 84000 -", "mount /b/rootfs /b/rootfs bind 5000 -", "mount - /b/rootfs - 84000 -"])
     }
 
     func testSymlinkedDestinationStaysInsideTheRootfs() throws {
@@ -108,6 +108,14 @@ final class RootfsBuilderTests: XCTestCase {
         let second = FakeMountSystem()
         try builder(try spec(), second).switchRoot(noPivot: false)
         XCTAssertEqual(second.calls, ["pivot_root /b/rootfs"])
+    }
+
+    func testInsideAChrootOnlyChrootIsLeft() throws {
+        let system = FakeMountSystem()
+        system.failPivot = true
+        system.failMove = true
+        try builder(try spec(), system).switchRoot(noPivot: false)
+        XCTAssertEqual(system.calls, ["chroot /b/rootfs"])
     }
 
     func testFinalizeMasksReadOnlyPathsAndRoot() throws {

@@ -66,3 +66,15 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(Clock.rfc3339Nano(timespec(tv_sec: 1_700_000_000, tv_nsec: 120_000_000)), "2023-11-14T22:13:20.12Z")
     }
 }
+
+final class DefaultRootTests: XCTestCase {
+    func testRunWhereItExistsElseTermuxPrefixElseTmpdir() {
+        let env = ["PREFIX": "/data/data/com.termux/files/usr", "TMPDIR": "/data/local/tmp"]
+        XCTAssertEqual(StateStore.defaultRoot(environment: { env[$0] }, isWritableDirectory: { _ in true }), "/run/port-run")
+        XCTAssertEqual(StateStore.defaultRoot(environment: { env[$0] }, isWritableDirectory: { _ in false }),
+                       "/data/data/com.termux/files/usr/var/run/port-run")
+        XCTAssertEqual(StateStore.defaultRoot(environment: { $0 == "TMPDIR" ? "/data/local/tmp" : nil }, isWritableDirectory: { _ in false }),
+                       "/data/local/tmp/port-run")
+        XCTAssertEqual(StateStore.defaultRoot(environment: { _ in nil }, isWritableDirectory: { _ in false }), "/tmp/port-run")
+    }
+}

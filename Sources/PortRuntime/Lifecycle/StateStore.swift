@@ -8,6 +8,20 @@ import Musl
 /// (written atomically) and the exec fifo, guarded by a lock per container.
 public struct StateStore: Sendable {
     public static let defaultRoot = "/run/port-run"
+
+    /// /run/port-run where /run is a writable directory; Android has no /run, so there the
+    /// state goes under Termux's $PREFIX/var/run, or $TMPDIR, as a last resort /tmp.
+    public static func defaultRoot(environment: (String) -> String?, isWritableDirectory: (String) -> Bool) -> String {
+        if isWritableDirectory("/run") { return defaultRoot }
+        if let prefix = environment("PREFIX"), !prefix.isEmpty { return prefix + "/var/run/port-run" }
+        if let temporary = environment("TMPDIR"), !temporary.isEmpty { return temporary + "/port-run" }
+        return "/tmp/port-run"
+    }
+
+    public static func hostDefaultRoot() -> String {
+        defaultRoot(environment: { name in getenv(name).map { String(cString: $0) } },
+                    isWritableDirectory: { Files.isDirectory($0) && access($0, W_OK) == 0 })
+    }
     public let root: String
 
     public init(root: String) { self.root = root }

@@ -50,6 +50,8 @@ public protocol MountSystem {
     func remove(_ path: String)
     func pivotRoot(_ newRoot: String) throws(RuntimeError)
     func moveRoot(_ newRoot: String) throws(RuntimeError)
+    /// chroot alone: the last resort when neither pivot_root nor MS_MOVE is allowed.
+    func changeRoot(_ newRoot: String) throws(RuntimeError)
     /// Flags of the mount holding `path` that a read-only remount must keep (nosuid, nodev, ...).
     func lockedFlags(_ path: String) -> UInt
     /// Permission bits (with sticky/setgid) of an existing path, nil when it does not exist.
@@ -168,6 +170,11 @@ public struct LinuxMountSystem: MountSystem {
 
     public func copyTree(from directory: Int32, to destination: String) throws(RuntimeError) {
         try TreeCopy.copy(from: directory, to: destination)
+    }
+
+    public func changeRoot(_ newRoot: String) throws(RuntimeError) {
+        try check(chroot(newRoot), "chroot \(newRoot)")
+        try check(chdir("/"), "chdir /")
     }
 
     public func lockedFlags(_ path: String) -> UInt {

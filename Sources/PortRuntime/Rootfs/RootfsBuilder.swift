@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Builds the container's filesystem in the init stage's own mount namespace: the spec's
 /// mounts in order, /dev, then the switch of root, then the read-only and masked paths.
 /// Every kernel call goes through `MountSystem`, so the order and flags are unit-tested.
@@ -28,8 +34,14 @@ public struct RootfsBuilder<System: MountSystem> {
         var flags = MountFlags.slave | MountFlags.recursive
         // A shared root must stay slave until after pivot_root, which refuses shared parents.
         if let requested = requestedPropagation, requested & MountFlags.shared == 0 { flags = requested | MountFlags.recursive }
-        try system.mount(source: nil, target: "/", type: nil, flags: flags, data: nil)
+        do {
+            try system.mount(source: nil, target: "/", type: nil, flags: flags, data: nil)
+        } catch where error.errno == EINVAL {
+            // Inside a chroot "/" is no mount point (Android's Linux-deploy setups): only the
+            // rootfs's own bind, below, can be kept from propagating.
+        }
         try system.mount(source: rootfs, target: rootfs, type: "bind", flags: MountFlags.bind | MountFlags.recursive, data: nil)
+        try system.mount(source: nil, target: rootfs, type: nil, flags: flags, data: nil)
     }
 
     public func mountAll() throws(RuntimeError) {
@@ -155,15 +167,16 @@ public struct RootfsBuilder<System: MountSystem> {
 
     public func switchRoot(noPivot: Bool) throws(RuntimeError) {
         if noPivot {
-            try system.moveRoot(rootfs)
+            do { try system.moveRoot(rootfs) } catch { try system.changeRoot(rootfs) }
             return
         }
         do {
             try system.pivotRoot(rootfs)
         } catch {
             // pivot_root refuses an initramfs root or a shared parent (old Android devices):
-            // moving the rootfs over / and chrooting still gives the container its root.
-            try system.moveRoot(rootfs)
+            // moving the rootfs over / and chrooting still gives the container its root; in a
+            // chroot even the move is refused, and chroot alone is what is left.
+            do { try system.moveRoot(rootfs) } catch { try system.changeRoot(rootfs) }
         }
     }
 
