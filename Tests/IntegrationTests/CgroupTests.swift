@@ -6,9 +6,7 @@ final class CgroupTests: IntegrationCase {
 
     override func tearDownWithError() throws {
         try super.tearDownWithError()
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            rmdir("/sys/fs/cgroup/\(controller)\(parent)")
-        }
+        removeCgroupParent(parent)
     }
 
     func limited(_ args: [String], id: String, resources: [String: Any]) throws {

@@ -49,6 +49,13 @@ class IntegrationCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: (stateRoot as NSString).deletingLastPathComponent)
     }
 
+    /// Removes a parent cgroup a test made (its containers' cgroups are gone by then).
+    func removeCgroupParent(_ path: String) {
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/\(controller)\(path)")
+        }
+    }
+
     /// What is under the state root, but the per-boot probe cache (a dot file).
     func stateEntries() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []).filter { !$0.hasPrefix(".") }.sorted()

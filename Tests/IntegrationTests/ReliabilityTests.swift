@@ -8,9 +8,7 @@ final class ReliabilityTests: IntegrationCase {
 
     override func tearDownWithError() throws {
         try super.tearDownWithError()
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            rmdir("/sys/fs/cgroup/\(controller)\(cgroupParent)")
-        }
+        removeCgroupParent(cgroupParent)
     }
 
     func leftoverCgroups() -> [String] {
