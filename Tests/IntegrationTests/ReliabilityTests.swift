@@ -113,3 +113,34 @@ final class ReliabilityTests: IntegrationCase {
         try assertNothingLeft("huge")
     }
 }
+
+final class RaceTests: IntegrationCase {
+    func testDeleteRacingStartAndKillEndsClean() throws {
+        try writeConfig(["sleep", "100"])
+        for round in 0..<10 {
+            let id = "race\(round)"
+            XCTAssertEqual(try port("create", id).status, 0)
+            // start, kill and delete --force at once: whatever order the lock gives them,
+            // the end is no container, no process, no state.
+            _ = try shell("""
+                cd '\(bundle)'; P='\(Self.binary)'; R='\(stateRoot)'
+                "$P" --root "$R" start \(id) 2>/dev/null & "$P" --root "$R" kill \(id) KILL 2>/dev/null & "$P" --root "$R" delete --force \(id) & wait
+                """)
+            _ = try port("delete", "--force", id)
+            try assertNothingLeft(id)
+        }
+    }
+
+    func testAPidsLimitOnTheCallerGivesOneLine() throws {
+        // The caller's own cgroup allows a single process: port-run cannot fork its init.
+        let group = "/sys/fs/cgroup/pids/port-run-callerlimit-\(getpid())"
+        try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: true)
+        defer { rmdir(group) }
+        try writeConfig(["true"])
+        let result = try shell("cd '\(bundle)' && sh -c 'echo $$ > \(group)/cgroup.procs; echo 1 > \(group)/pids.max; exec \"$0\" --root \"$1\" --cgroup-manager disabled run limited' '\(Self.binary)' '\(stateRoot)'")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.hasSuffix("resource temporarily unavailable\n"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        try assertNothingLeft("limited")
+    }
+}

@@ -39,7 +39,7 @@ public struct HostFacts: Sendable, Equatable {
         if let path, let cached = try? Files.read(path, limit: 65536), let facts = decode(cached, key: key) {
             return facts
         }
-        var probes = Probes.runAll()
+        guard var probes = Probes.runAll() else { return HostFacts(probes: [:], overrides: overrides) }
         if overrides.contains("no-proc-thread-self") { probes["proc_thread_self"] = .absent(errno: ENOENT) }
         let facts = HostFacts(probes: probes, overrides: overrides)
         if let cacheDirectory, let path {

@@ -76,14 +76,21 @@ public enum Probes {
     /// Runs every probe in a forked child that reports over a pipe. A probe killed by
     /// SIGSYS only ends that child: it counts as trapped, and a new child goes on with the
     /// next probe. port-run has no threads, so fork is safe here.
-    public static func runAll() -> [String: ProbeResult] {
+    /// nil when no probe child could be made (fds or pids exhausted): then nothing is known,
+    /// and nothing may be cached as if it were.
+    public static func runAll() -> [String: ProbeResult]? {
         var results: [String: ProbeResult] = [:]
         var next = 0
         while next < all.count {
             var fds: [Int32] = [-1, -1]
-            guard cc_pipe2(&fds, O_CLOEXEC) == 0 else { break }
+            guard cc_pipe2(&fds, O_CLOEXEC) == 0 else { return nil }
             let start = next
             let child = fork()
+            if child < 0 {
+                close(fds[0])
+                close(fds[1])
+                return nil
+            }
             if child == 0 {
                 close(fds[0])
                 for index in start..<all.count {

@@ -47,7 +47,8 @@ extension Lifecycle {
         try Strategy.checkNamespaces(spec, facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,
                                             strategy: Strategy(facts: facts))
-        Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue)")
+        Log.debug("config: \(bundle)/config.json, ociVersion \(spec.ociVersion), rootfs \(rootfs)")
+        Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue), session keyring \(launch.strategy.sessionKeyring ? "yes" : "no")")
 
         var resources: CgroupResources
         do { resources = try CgroupResources(spec.linux.resources) } catch { throw RuntimeError(error.description) }
@@ -71,6 +72,7 @@ extension Lifecycle {
             placeholder.cgroupDirectories = cgroups?.directories ?? []
             try store.save(placeholder)
             if let cgroups {
+                Log.debug("cgroups: \(cgroups.directories.joined(separator: ", "))")
                 try cgroups.create()
                 cgroupsCreated = true
                 try cgroups.apply(resources)
@@ -91,11 +93,13 @@ extension Lifecycle {
             launchedPid = try ParentStage.launch(request, stateDirectory: store.directory(options.id)) { pid throws(RuntimeError) in
                 let state = stateOf(pid)
                 creationHooksStarted = true
+                Log.debug("init \(pid) mounted the rootfs: running prestart and createRuntime hooks")
                 // runtime-tools expects "created" for prestart (its legacy meaning), "creating" after.
                 try spec.hooks.run(.prestart, state: state.hookState(status: .created))
                 try spec.hooks.run(.createRuntime, state: state.hookState(status: .creating))
                 return state
             } commit: { pid throws(RuntimeError) in
+                Log.debug("init \(pid) is ready and waits on the exec fifo: recording the container")
                 try store.save(stateOf(pid))
                 if let pidFile = options.pidFile { try Files.writeAtomically(absolute(pidFile), String(pid)) }
             }

@@ -28,6 +28,7 @@ public struct Lifecycle: Sendable {
         }
         defer { unlink(store.fifoPath(id)) }
         try ExecFifo.release(at: store.fifoPath(id)) { ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) }
+        Log.debug("container \(id) started: init \(state.pid) has exec'd the process")
         state.hooks.runWarning(.poststart, state: state.hookState(status: .running))
     }
 
