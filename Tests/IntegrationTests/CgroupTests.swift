@@ -113,6 +113,22 @@ final class CgroupTests: IntegrationCase {
         }
     }
 
+    func testUpdateChangesTheLimitsOfARunningContainer() throws {
+        try limited(["sleep", "1000"], id: "updated", resources: ["memory": ["limit": 67_108_864], "pids": ["limit": 40]])
+        XCTAssertEqual(try port("run", "-d", "updated").status, 0)
+        let memory = "/sys/fs/cgroup/memory\(parent)/updated/memory.limit_in_bytes"
+        let pids = "/sys/fs/cgroup/pids\(parent)/updated/pids.max"
+        XCTAssertEqual(try String(contentsOfFile: memory, encoding: .utf8), "67108864\n")
+        XCTAssertEqual(try port("update", "--memory", "33554432", "updated").status, 0)
+        XCTAssertEqual(try String(contentsOfFile: memory, encoding: .utf8), "33554432\n")
+        let viaStdin = try shell("echo '{\"pids\": {\"limit\": 7}}' | '\(Self.binary)' --root '\(stateRoot)' update -r - updated")
+        XCTAssertEqual(viaStdin.status, 0, viaStdin.stderr)
+        XCTAssertEqual(try String(contentsOfFile: pids, encoding: .utf8), "7\n")
+        XCTAssertEqual(try port("update", "--pids-limit", "x", "updated").stderr, "invalid --pids-limit value \"x\"\n")
+        XCTAssertEqual(try port("delete", "--force", "updated").status, 0)
+        XCTAssertEqual(try port("update", "--memory", "1", "updated").stderr, "container does not exist: updated\n")
+    }
+
     func testUnsupportedLimitIsRefusedByName() throws {
         try limited(["true"], id: "hugepages", resources: ["hugepageLimits": [["pageSize": "2MB", "limit": 0]]])
         let result = try port("run", "hugepages")

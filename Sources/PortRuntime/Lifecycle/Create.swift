@@ -43,6 +43,7 @@ extension Lifecycle {
         let activation = SocketActivation.inherited()
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
+        try LSMLabels.check(spec, process: process)
         let facts = HostFacts.load(cacheDirectory: store.root)
         try Strategy.checkNamespaces(spec, facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,

@@ -1,0 +1,52 @@
+import PortRuntime
+
+enum UpdateCommand {
+    static let usage = """
+        Usage: port-run update [options] <container-id>
+
+        Changes the resource limits of a running container.
+
+        Options:
+          -r, --resources FILE    a linux.resources JSON document (- for stdin)
+          --memory BYTES          memory limit          --memory-reservation BYTES
+          --memory-swap BYTES     memory+swap limit     --pids-limit N
+          --cpu-shares N          --cpu-quota N         --cpu-period N
+          --cpuset-cpus LIST      --cpuset-mems LIST    --blkio-weight N
+
+        """
+
+    static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
+        let parsed = try ParsedFlags.parse(arguments, flags: [
+            .value("resources", "r"), .value("memory"), .value("memory-reservation"), .value("memory-swap"),
+            .value("pids-limit"), .value("cpu-shares"), .value("cpu-quota"), .value("cpu-period"), .value("cpuset-cpus"),
+            .value("cpuset-mems"), .value("blkio-weight"), .value("kernel-memory"), .value("kernel-memory-tcp"),
+            .value("cpu-rt-period"), .value("cpu-rt-runtime"), .value("l3-cache-schema"), .value("mem-bw-schema"),
+            .bool("help", "h"),
+        ])
+        if parsed.isSet("help") { Output.stdout(usage); return 0 }
+        var options = UpdateOptions(id: try containerID(parsed, command: "update"))
+        if let path = parsed.value("resources") {
+            options.resourcesJSON = path == "-" ? try Files.read(fd: 0, path: "stdin", limit: 1 << 20) : try Files.read(path, limit: 1 << 20)
+        }
+        func number<T: FixedWidthInteger>(_ flag: String, _: T.Type = T.self) throws(RuntimeError) -> T? {
+            guard let text = parsed.value(flag) else { return nil }
+            guard let value = T(text) else { throw RuntimeError("invalid --\(flag) value \"\(text)\"") }
+            return value
+        }
+        options.memory = try number("memory")
+        options.memoryReservation = try number("memory-reservation")
+        options.memorySwap = try number("memory-swap")
+        options.pidsLimit = try number("pids-limit")
+        options.cpuShares = try number("cpu-shares")
+        options.cpuQuota = try number("cpu-quota")
+        options.cpuPeriod = try number("cpu-period")
+        options.blkioWeight = try number("blkio-weight")
+        options.cpusetCpus = parsed.value("cpuset-cpus")
+        options.cpusetMems = parsed.value("cpuset-mems")
+        for flag in ["cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"] where parsed.value(flag) != nil {
+            throw RuntimeError("update: --\(flag) is not supported by this version of port-run")
+        }
+        try context.lifecycle.update(options)
+        return 0
+    }
+}
