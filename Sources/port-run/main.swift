@@ -25,7 +25,7 @@ let globalUsage = """
       exec     run a process in a container features print what this runtime supports
       ps       list a container's processes  pause/resume  freeze or thaw a container
       check    probe this kernel; --simulate PERSONA -- CMD runs CMD as if on an older kernel
-      update   change a running container's limits
+      update   change a running container's limits  events  stats and OOM events as JSON
 
     Global options:
       --root DIR              state directory (default: \(StateStore.defaultRoot), or under
@@ -52,7 +52,7 @@ let commands: [String: Command] = [
     "kill": KillCommand.run, "delete": DeleteCommand.run, "list": ListCommand.run, "spec": SpecCommand.run,
     "exec": ExecCommand.run, "features": FeaturesCommand.run, "ps": PsCommand.run,
     "pause": PauseCommand.pause, "resume": PauseCommand.resume, "check": CheckCommand.run,
-    "update": UpdateCommand.run,
+    "update": UpdateCommand.run, "events": EventsCommand.run,
 ]
 
 func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {

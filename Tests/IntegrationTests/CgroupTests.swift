@@ -129,6 +129,33 @@ final class CgroupTests: IntegrationCase {
         XCTAssertEqual(try port("update", "--memory", "1", "updated").stderr, "container does not exist: updated\n")
     }
 
+    func testEventsReportStatsAndTheOOMKill() throws {
+        // The shell survives: only its child, the allocating `tr`, is OOM-killed.
+        try limited(["sh", "-c", "sleep 1; x=$(head -c 209715200 /dev/zero | tr '\\0' a); sleep 1000"], id: "events",
+                    resources: ["memory": ["limit": 33_554_432, "swap": 33_554_432], "pids": ["limit": 20]])
+        XCTAssertEqual(try port("run", "-d", "events").status, 0)
+        let once = try port("events", "--stats", "events")
+        let stats = try JSONSerialization.jsonObject(with: Data(once.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(stats?["type"] as? String, "stats", once.stderr)
+        let data = stats?["data"] as? [String: Any]
+        XCTAssertEqual((data?["pids"] as? [String: Any])?["limit"] as? Int, 20)
+        XCTAssertEqual(((data?["memory"] as? [String: Any])?["usage"] as? [String: Any])?["limit"] as? Int, 33_554_432)
+        let stream = try startInBackground("events", "--interval", "500ms", "events")
+        var lines: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        var buffer = ""
+        while Date() < deadline && !lines.contains(where: { $0.contains("\"oom\"") }) {
+            let data = stream.output.availableData
+            if data.isEmpty { break }
+            buffer += String(decoding: data, as: UTF8.self)
+            lines = buffer.split(separator: "\n").map(String.init)
+        }
+        stream.run.terminate()
+        XCTAssertTrue(lines.contains(#"{"type":"oom","id":"events"}"#), lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.hasPrefix(#"{"type":"stats","id":"events""#) })
+        XCTAssertEqual(try port("delete", "--force", "events").status, 0)
+    }
+
     func testUnsupportedLimitIsRefusedByName() throws {
         try limited(["true"], id: "hugepages", resources: ["hugepageLimits": [["pageSize": "2MB", "limit": 0]]])
         let result = try port("run", "hugepages")
