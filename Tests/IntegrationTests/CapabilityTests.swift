@@ -68,3 +68,41 @@ final class FdLeakTests: IntegrationCase {
         }
     }
 }
+
+final class UserNamespaceTests: IntegrationCase {
+    func withUserNamespace(_ args: [String]) throws {
+        try writeConfig(args) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]) + [["type": "user"]]
+            linux["uidMappings"] = [["containerID": 0, "hostID": 200_000, "size": 65536]]
+            linux["gidMappings"] = [["containerID": 0, "hostID": 200_000, "size": 65536]]
+            config["linux"] = linux
+        }
+    }
+
+    func testRootInTheContainerIsAnUnprivilegedHostUser() throws {
+        try withUserNamespace(["sh", "-c", "cat /proc/self/uid_map; id -u; echo $$; exit 3"])
+        let result = try port("run", "userns")
+        XCTAssertEqual(result.stdout, "         0     200000      65536\n0\n1\n", result.stderr)
+        XCTAssertEqual(result.status, 3)
+        try assertNothingLeft("userns")
+    }
+
+    func testExecJoinsTheUserNamespaceAndTheHostSeesTheMappedUid() throws {
+        try withUserNamespace(["sleep", "1000"])
+        XCTAssertEqual(try port("run", "-d", "userns2").status, 0)
+        let pid = try state("userns2")["pid"] as? Int ?? 0
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        XCTAssertTrue(status.contains("Uid:\t200000\t200000\t200000\t200000"), status)
+        XCTAssertEqual(try port("exec", "userns2", "sh", "-c", "cat /proc/self/uid_map; id -u").stdout, "         0     200000      65536\n0\n")
+    }
+
+    func testMappingsWithoutAUserNamespaceAreRefused() throws {
+        try writeConfig(["true"]) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["uidMappings"] = [["containerID": 0, "hostID": 1000, "size": 1]]
+            config["linux"] = linux
+        }
+        XCTAssertEqual(try port("run", "nomap").stderr, "config.json: linux.uidMappings: id mappings need a user namespace in linux.namespaces\n")
+    }
+}

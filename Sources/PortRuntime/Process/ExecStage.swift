@@ -11,7 +11,7 @@ import CCompat
 enum ExecStage {
     /// Namespaces in the order they are joined: mount last among those that need the host's
     /// /proc, since joining it changes what paths mean.
-    static let joinOrder: [NamespaceType] = [.cgroup, .ipc, .uts, .network, .time, .mount]
+    static let joinOrder: [NamespaceType] = [.user, .cgroup, .ipc, .uts, .network, .time, .mount]
 
     static func launch(_ launch: ProcessLaunch, into state: ContainerState, consoleSocket: Int32?) throws(RuntimeError) -> pid_t {
         let initPid = state.pid
@@ -46,7 +46,7 @@ enum ExecStage {
         case .error(let message)?:
             let status = ParentStage.exitCode(ParentStage.reap(pid))
             throw RuntimeError(message, exitCode: status == 1 ? 1 : 255)
-        case .ready?, .runHooks?, .hooksDone?, .committed?:
+        case .ready?, .runHooks?, .hooksDone?, .committed?, .needIDMaps?, .idMapsDone?, .initPid?:
             return pid
         }
     }

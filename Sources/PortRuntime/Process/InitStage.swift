@@ -61,12 +61,17 @@ enum InitStage {
     private static func prepare(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32,
                                 hookState: inout ContainerState?) throws(RuntimeError) -> String {
         ProcessLaunch.resetSignals()
-        // If the parent died before this line, the socket's EOF at `committed` ends init.
-        _ = cc_prctl(CC_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
         let spec = request.spec
+        // If the parent died before this line, the socket's EOF at `committed` ends init.
+        // With a user namespace init forks again, and its parent is meant to die: no signal.
+        if spec.namespace(.user) == nil { _ = cc_prctl(CC_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0) }
         for directory in request.cgroupDirectories {
             do { try Files.writeValue(directory + "/cgroup.procs", "0") } catch { throw RuntimeError("join cgroup \(directory): \(error.message)") }
         }
+        // Before a user namespace: a negative score needs the host's CAP_SYS_RESOURCE.
+        if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score) }
+        try IDMaps.enterUserNamespace(spec, syncFd: syncFd)
+        try IDMaps.enterPidNamespace(spec, syncFd: syncFd)
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
         // Read before the cgroup namespace exists: inside it every path reads as "/", and the
         // container's /sys/fs/cgroup must show its own cgroup, not the host's root.
@@ -79,7 +84,6 @@ enum InitStage {
         if let domainname = spec.domainname, !domainname.isEmpty {
             try check(setdomainname(domainname, domainname.utf8.count), "setdomainname \(domainname)")
         }
-        if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score) }
         if !request.noNewKeyring && request.launch.strategy.sessionKeyring { joinSessionKeyring(request.containerID) }
 
         let cwd = request.process.cwd

@@ -24,9 +24,13 @@ enum ParentStage {
         }
         defer { close(stateDirFd) }
 
-        let pid: pid_t
+        // With a user namespace, init makes its pid namespace itself (it must belong to the
+        // user namespace) and forks the real init, which then has to come back to us.
+        let userNamespace = request.spec.namespace(.user) != nil
+        if userNamespace { _ = cc_prctl(CC_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
+        var pid: pid_t
         do {
-            pid = try forkIntoPidNamespace(request.spec.namespace(.pid))
+            pid = try forkIntoPidNamespace(userNamespace ? nil : request.spec.namespace(.pid))
         } catch {
             close(channel.childEnd)
             throw error
@@ -61,7 +65,19 @@ enum ParentStage {
             case .error(let message)?:
                 reap(pid)
                 throw RuntimeError(message)
-            case .hooksDone?, .committed?, nil:
+            case .needIDMaps?:
+                do {
+                    try IDMaps.write(request.spec.linux, to: pid)
+                    SyncChannel.send(.idMapsDone, on: channel.parentEnd)
+                } catch {
+                    kill(pid, SIGKILL)
+                    reap(pid)
+                    throw error
+                }
+            case .initPid(let realInit)?:
+                reap(pid)
+                pid = realInit
+            case .hooksDone?, .committed?, .idMapsDone?, nil:
                 let status = reap(pid)
                 throw RuntimeError("container init exited during setup (\(describe(status)))")
             }

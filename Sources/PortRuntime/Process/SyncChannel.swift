@@ -17,6 +17,12 @@ public enum SyncMessage: Equatable, Sendable {
     case hooksDone(String)
     /// The parent has recorded the container: from now on init outlives it.
     case committed
+    /// Init made its user namespace: the parent writes the id maps (newuidmap-free, as root).
+    case needIDMaps
+    case idMapsDone
+    /// In a user namespace the pid namespace comes after it, so init forks once more: the
+    /// host pid of the real init.
+    case initPid(Int32)
 
     var encoded: [UInt8] {
         switch self {
@@ -25,6 +31,9 @@ public enum SyncMessage: Equatable, Sendable {
         case .runHooks: return [3]
         case .hooksDone(let state): return [4] + Array(state.utf8)
         case .committed: return [5]
+        case .needIDMaps: return [6]
+        case .idMapsDone: return [7]
+        case .initPid(let pid): return [8] + Array(String(pid).utf8)
         }
     }
 
@@ -36,6 +45,11 @@ public enum SyncMessage: Equatable, Sendable {
         case 3: self = .runHooks
         case 4: self = .hooksDone(String(decoding: bytes.dropFirst(), as: UTF8.self))
         case 5: self = .committed
+        case 6: self = .needIDMaps
+        case 7: self = .idMapsDone
+        case 8:
+            guard let pid = Int32(String(decoding: bytes.dropFirst(), as: UTF8.self)) else { return nil }
+            self = .initPid(pid)
         default: return nil
         }
     }

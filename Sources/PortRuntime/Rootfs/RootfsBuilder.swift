@@ -75,7 +75,20 @@ public struct RootfsBuilder<System: MountSystem> {
         if type == "tmpfs" {
             try mountTmpfs(mount, options: options, at: destination, existingMode: existingMode)
         } else {
-            try system.mount(source: mount.source ?? type, target: destination, type: type, flags: options.flags, data: options.dataString)
+            do {
+                try system.mount(source: mount.source ?? type, target: destination, type: type, flags: options.flags, data: options.dataString)
+            } catch where type == "sysfs" && error.errno == EPERM {
+                // In a user namespace without its own network namespace sysfs cannot be
+                // mounted; runc binds the host's /sys instead, read-only as asked.
+                try system.mount(source: "/sys", target: destination, type: "bind", flags: MountFlags.bind | MountFlags.recursive, data: nil)
+                try system.mount(source: "/sys", target: destination, type: "bind",
+                                 flags: options.flags | MountFlags.bind | MountFlags.remount | system.lockedFlags(destination), data: nil)
+            } catch where type == "devpts" && error.errno == EINVAL && options.data.contains(where: { $0.hasPrefix("gid=") }) {
+                // gid=5 (tty) may not be mapped in the container's user namespace.
+                var withoutGid = options
+                withoutGid.data.removeAll { $0.hasPrefix("gid=") }
+                try system.mount(source: mount.source ?? type, target: destination, type: type, flags: options.flags, data: withoutGid.dataString)
+            }
         }
         try applyPropagation(options, at: destination)
     }

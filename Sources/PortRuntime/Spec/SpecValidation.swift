@@ -54,8 +54,11 @@ extension Spec {
         if domainname?.isEmpty == false, namespace(.uts) == nil {
             throw SpecError(path: "domainname", reason: "cannot set a domainname without a private UTS namespace")
         }
-        if namespace(.user) != nil || !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
-            throw SpecError(path: "linux.namespaces", reason: "user namespaces are not supported by this version of port-run")
+        if let user = namespace(.user), user.path == nil, linux.uidMappings.isEmpty || linux.gidMappings.isEmpty {
+            throw SpecError(path: "linux.uidMappings", reason: "a new user namespace needs uidMappings and gidMappings")
+        }
+        if namespace(.user) == nil, !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
+            throw SpecError(path: "linux.uidMappings", reason: "id mappings need a user namespace in linux.namespaces")
         }
         if !linux.sysctl.isEmpty {
             for key in linux.sysctl.keys.sorted() where key.contains("..") || key.contains("/") || key.hasPrefix(".") {

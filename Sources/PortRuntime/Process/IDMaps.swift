@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CCompat
+
+/// User namespaces: the parent writes the child's uid_map and gid_map (no newuidmap: the
+/// runtime is root); the child makes the namespace and then its pid namespace inside it.
+enum IDMaps {
+    static func write(_ linux: Spec.Linux, to pid: pid_t) throws(RuntimeError) {
+        func lines(_ mappings: [Spec.IDMapping]) -> String {
+            mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        }
+        do {
+            try Files.writeValue("/proc/\(pid)/uid_map", lines(linux.uidMappings))
+            try Files.writeValue("/proc/\(pid)/gid_map", lines(linux.gidMappings))
+        } catch {
+            throw RuntimeError("write the user namespace's id mappings: \(error.message)")
+        }
+    }
+
+    /// In the init stage: enter (or create) the user namespace and become its root; returns
+    /// true in the process that goes on as the container's init.
+    static func enterUserNamespace(_ spec: Spec, syncFd: Int32) throws(RuntimeError) {
+        guard let user = spec.namespace(.user) else { return }
+        if let path = user.path {
+            try Namespaces.join(path, type: .user)
+        } else {
+            try check(cc_unshare(CC_CLONE_NEWUSER), "unshare user namespace")
+            SyncChannel.send(.needIDMaps, on: syncFd)
+            guard SyncChannel.receive(on: syncFd) == .idMapsDone else { throw RuntimeError("the runtime stopped before writing the id maps") }
+        }
+        // Root of the new namespace (when 0 is mapped): full capabilities over what it owns.
+        _ = cc_setresgid(0, 0, 0)
+        _ = cc_setresuid(0, 0, 0)
+    }
+
+    /// After the user namespace: the pid namespace, owned by it, and a fork so that the
+    /// container's init is its pid 1. The intermediate reports the host pid and leaves.
+    static func enterPidNamespace(_ spec: Spec, syncFd: Int32) throws(RuntimeError) {
+        guard spec.namespace(.user) != nil, let pidNamespace = spec.namespace(.pid) else { return }
+        if let path = pidNamespace.path {
+            try Namespaces.join(path, type: .pid)
+        } else {
+            try check(cc_unshare(CC_CLONE_NEWPID), "unshare pid namespace")
+        }
+        let child = fork()
+        if child < 0 { throw RuntimeError.system("fork the container's init", errno: errno) }
+        if child > 0 {
+            SyncChannel.send(.initPid(child), on: syncFd)
+            _exit(0)
+        }
+    }
+}
