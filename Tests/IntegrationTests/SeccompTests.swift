@@ -44,6 +44,16 @@ final class SeccompTests: IntegrationCase {
         XCTAssertTrue(result.stderr.contains("Input/output error"), result.stderr)
     }
 
+    func testAProfileThatDeniesGetcwdStillStarts() throws {
+        // The runtime checks the cwd with getcwd before the filter is loaded, not after.
+        for noNewPrivileges in [false, true] {
+            try withSeccomp(["sh", "-c", "echo started"], profile([["names": ["getcwd"], "action": "SCMP_ACT_ERRNO"]]),
+                            noNewPrivileges: noNewPrivileges)
+            let result = try port("run", "getcwd-\(noNewPrivileges)")
+            XCTAssertEqual(result.stdout, "started\n", result.stderr)
+        }
+    }
+
     func testBadProfileNamesTheField() throws {
         try withSeccomp(["true"], profile([["names": ["mkdir"], "action": "SCMP_ACT_BOGUS"]]))
         let result = try port("run", "bogus")

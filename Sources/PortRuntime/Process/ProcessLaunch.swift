@@ -43,6 +43,8 @@ public struct ProcessLaunch: Sendable {
         let preserved = (0..<preserveFds).map { 3 + $0 }
         FdCloser.closeAll(except: Set(preserved + keep), strategy: strategy)
         let enteredEarly = chdir(process.cwd) == 0
+        // Checked before the seccomp filter, which may well deny getcwd.
+        let verifiedCwd = enteredEarly ? try ensureCwdInsideRoot() : nil
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
         // capabilities are dropped (as runc); with it, as late as possible.
         if let seccomp, !process.noNewPrivileges { try SeccompFilter.load(seccomp) }
@@ -51,8 +53,16 @@ public struct ProcessLaunch: Sendable {
         try capabilities?.applyAfterUserSwitch()
         if !enteredEarly || process.user.uid != 0 {
             try check(chdir(process.cwd), "chdir to cwd (\"\(process.cwd)\") set in config.json")
+            if let verifiedCwd {
+                // The same directory as the one checked: device and inode say so without getcwd.
+                var info = stat()
+                guard stat(".", &info) == 0, info.st_dev == verifiedCwd.dev, info.st_ino == verifiedCwd.ino else {
+                    throw RuntimeError("process.cwd \"\(process.cwd)\" changed while the process was set up; refusing to start")
+                }
+            } else {
+                _ = try ensureCwdInsideRoot()
+            }
         }
-        try ensureCwdInsideRoot()
         let executable = try ProcessSetup.resolveExecutable(process.args[0], env: process.env)
         if process.noNewPrivileges {
             try check(cc_prctl(CC_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
@@ -63,11 +73,15 @@ public struct ProcessLaunch: Sendable {
 
     /// A directory outside the process's root has no path from it: the kernel then reports
     /// the cwd as "(unreachable)/..." (or glibc as ENOENT). Either means an escape.
-    private func ensureCwdInsideRoot() throws(RuntimeError) {
+    @discardableResult
+    private func ensureCwdInsideRoot() throws(RuntimeError) -> (dev: UInt64, ino: UInt64) {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil, buffer.first == CChar(UInt8(ascii: "/")) else {
             throw RuntimeError("process.cwd \"\(process.cwd)\" leads outside the container's root; refusing to start")
         }
+        var info = stat()
+        _ = stat(".", &info)
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
     func exec(_ executable: String) throws(RuntimeError) -> Never {
