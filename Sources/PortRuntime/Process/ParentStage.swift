@@ -43,11 +43,7 @@ enum ParentStage {
         while true {
             switch SyncChannel.receive(on: channel.parentEnd) {
             case .ready?:
-                do { try commit(pid) } catch {
-                    kill(pid, SIGKILL)
-                    reap(pid)
-                    throw error
-                }
+                try killingInitOnFailure(pid) { () throws(RuntimeError) in try commit(pid) }
                 SyncChannel.send(.committed, on: channel.parentEnd)
                 guard SyncChannel.receive(on: channel.parentEnd) == .committed else {
                     let status = reap(pid)
@@ -55,24 +51,16 @@ enum ParentStage {
                 }
                 return pid
             case .runHooks?:
-                do {
+                try killingInitOnFailure(pid) { () throws(RuntimeError) in
                     SyncChannel.send(.hooksDone(try runHooks(pid).stored.render()), on: channel.parentEnd)
-                } catch {
-                    kill(pid, SIGKILL)
-                    reap(pid)
-                    throw error
                 }
             case .error(let message)?:
                 reap(pid)
                 throw RuntimeError(message)
             case .needIDMaps?:
-                do {
+                try killingInitOnFailure(pid) { () throws(RuntimeError) in
                     try IDMaps.write(request.spec.linux, to: pid)
                     SyncChannel.send(.idMapsDone, on: channel.parentEnd)
-                } catch {
-                    kill(pid, SIGKILL)
-                    reap(pid)
-                    throw error
                 }
             case .initPid(let realInit)?:
                 reap(pid)
@@ -81,6 +69,16 @@ enum ParentStage {
                 let status = reap(pid)
                 throw RuntimeError("container init exited during setup (\(describe(status)))")
             }
+        }
+    }
+
+    /// Work the parent does while init waits on it: when it fails, init must not live on.
+    /// (Only for a live init: a pid that was reaped may already belong to someone else.)
+    private static func killingInitOnFailure(_ pid: pid_t, _ work: () throws(RuntimeError) -> Void) throws(RuntimeError) {
+        do { try work() } catch {
+            kill(pid, SIGKILL)
+            reap(pid)
+            throw error
         }
     }
 
