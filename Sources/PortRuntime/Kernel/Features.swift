@@ -6,8 +6,8 @@ public enum Features {
                             "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
                             "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
                             "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-                            "shared", "silent", "slave", "strictatime", "suid", "sync", "unbindable"]
-        let namespaces = ["cgroup", "ipc", "mount", "network", "pid", "uts"]
+                            "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"]
+        let namespaces = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]
         let capabilities = Array(CapabilitySets.names.prefix(lastCap + 1))
         let features: JSONOutput = .object([
             ("ociVersionMin", .string("1.0.0")),
@@ -17,7 +17,7 @@ public enum Features {
             ("linux", .object([
                 ("namespaces", .array(namespaces.map(JSONOutput.string))),
                 ("capabilities", .array(capabilities.map(JSONOutput.string))),
-                ("cgroup", .object([("v1", .bool(false)), ("v2", .bool(false)), ("systemd", .bool(false)),
+                ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)),
                                     ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
                 ("seccomp", .object([
                     ("enabled", .bool(true)),
