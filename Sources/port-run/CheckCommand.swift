@@ -42,10 +42,7 @@ enum CheckCommand {
     static func personaDirectory(_ flag: String?) -> String {
         if let flag { return flag }
         if let environment = getenv("PORT_RUN_PERSONAS") { return String(decoding: UnsafeRawBufferPointer(start: environment, count: strlen(environment)), as: UTF8.self) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { readlink("/proc/self/exe", $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
-        if count > 0 {
-            var path = String(decoding: buffer[0..<count], as: UTF8.self)
+        if var path = Files.readLink("/proc/self/exe") {
             for _ in 0..<4 {
                 path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
                 if Files.isDirectory(path + "/kernel-quirks/personas") { return path + "/kernel-quirks/personas" }

@@ -54,12 +54,7 @@ enum ListCommand {
     static func owner(of id: String, context: Context) -> String {
         var info = stat()
         guard stat(context.lifecycle.store.directory(id), &info) == 0 else { return "" }
-        let passwd = (try? Files.readString("/etc/passwd")) ?? ""
-        for line in passwd.split(separator: "\n") {
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-            if fields.count > 2, UInt32(fields[2]) == info.st_uid { return String(fields[0]) }
-        }
-        return "#\(info.st_uid)"
+        return Files.passwdEntry(uid: info.st_uid).map { String($0[0]) } ?? "#\(info.st_uid)"
     }
 }
 

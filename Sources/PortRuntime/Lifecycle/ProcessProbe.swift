@@ -26,14 +26,7 @@ public enum ProcessProbe {
 
     /// Every host pid whose pid namespace is the same as `pid`'s.
     public static func pidsSharingNamespace(with pid: Int32) -> [Int32] {
-        guard let target = readLink("/proc/\(pid)/ns/pid") else { return [] }
-        return Files.list("/proc").compactMap(Int32.init).filter { readLink("/proc/\($0)/ns/pid") == target }
-    }
-
-    static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let target = Files.readLink("/proc/\(pid)/ns/pid") else { return [] }
+        return Files.list("/proc").compactMap(Int32.init).filter { Files.readLink("/proc/\($0)/ns/pid") == target }
     }
 }

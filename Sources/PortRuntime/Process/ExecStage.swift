@@ -56,8 +56,8 @@ enum ExecStage {
         var result: [(NamespaceType, Int32)] = []
         for type in [NamespaceType.pid] + joinOrder {
             let path = "/proc/\(pid)/ns/\(type.procName)"
-            guard let target = ProcessProbe.readLink(path) else { continue }
-            if ProcessProbe.readLink("/proc/self/ns/\(type.procName)") == target { continue }
+            guard let target = Files.readLink(path) else { continue }
+            if Files.readLink("/proc/self/ns/\(type.procName)") == target { continue }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd < 0 {
                 for (_, opened) in result { close(opened) }

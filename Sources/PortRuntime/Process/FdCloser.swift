@@ -32,8 +32,7 @@ public enum FdCloser {
         if let dir = opendir("/proc/self/fd") {
             let dirFd = dirfd(dir)
             while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if let fd = Int32(name), fd >= 3, fd != dirFd { open.append(fd) }
+                if let fd = Int32(Files.entryName(entry)), fd >= 3, fd != dirFd { open.append(fd) }
             }
             closedir(dir)
         } else {

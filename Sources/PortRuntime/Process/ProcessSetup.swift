@@ -59,13 +59,8 @@ enum ProcessSetup {
     /// HOME comes from the container's own /etc/passwd (never the host's NSS), else "/".
     static func environment(_ env: [String], uid: UInt32) -> [String] {
         if env.contains(where: { $0.hasPrefix("HOME=") }) { return env }
-        var home = "/"
-        if let passwd = try? Files.readString("/etc/passwd") {
-            for line in passwd.split(separator: "\n") {
-                let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-                if fields.count >= 6, UInt32(fields[2]) == uid, !fields[5].isEmpty { home = String(fields[5]); break }
-            }
-        }
+        let fields = Files.passwdEntry(uid: uid) ?? []
+        let home = fields.count >= 6 && !fields[5].isEmpty ? String(fields[5]) : "/"
         return env + ["HOME=" + home]
     }
 

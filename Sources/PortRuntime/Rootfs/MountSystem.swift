@@ -87,12 +87,7 @@ public struct LinuxMountSystem: MountSystem {
         }
     }
 
-    public func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = Glibc.readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public func readLink(_ path: String) -> String? { Files.readLink(path) }
 
     public func makeDirectories(_ path: String, mode: UInt32) throws(RuntimeError) {
         try Files.makeDirectories(path, mode: mode_t(mode))

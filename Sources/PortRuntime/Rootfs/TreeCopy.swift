@@ -12,7 +12,7 @@ enum TreeCopy {
         guard duplicate >= 0, let dir = fdopendir(duplicate) else { throw RuntimeError.system("read directory for copy-up", errno: errno) }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = Files.entryName(entry)
             if name == "." || name == ".." { continue }
             var info = stat()
             guard fstatat(source, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }

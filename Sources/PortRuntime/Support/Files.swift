@@ -95,13 +95,7 @@ public enum Files {
     /// `rm -rf` of a tree that holds only plain files and directories (state directories).
     public static func removeTree(_ path: String) {
         if unlink(path) == 0 || errno == ENOENT { return }
-        guard let dir = opendir(path) else { return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." { continue }
-            removeTree(path + "/" + name)
-        }
-        closedir(dir)
+        for name in list(path) { removeTree(path + "/" + name) }
         rmdir(path)
     }
 
@@ -111,10 +105,34 @@ public enum Files {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = entryName(entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// The name in a readdir(3) entry.
+    public static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// The target of a symbolic link (or a /proc magic link), nil when `path` is none.
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.withUnsafeMutableBytes { Glibc.readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    /// A line of an /etc/passwd-format file by uid, split into its fields; read from the file
+    /// itself, never through NSS (a static binary, an Android host, a container's own file).
+    public static func passwdEntry(uid: UInt32, in path: String = "/etc/passwd") -> [Substring]? {
+        guard let text = try? readString(path) else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count >= 3, UInt32(fields[2]) == uid { return fields }
+        }
+        return nil
     }
 
     /// The absolute, symlink-free form of `path` (realpath(3)).
