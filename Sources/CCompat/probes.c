@@ -50,6 +50,15 @@ int cc_probe_seal_exec(void) { return probe_seal(F_SEAL_EXEC_); }
 int cc_probe_execveat(void) { return exists_by(syscall(SYS_execveat, -1, "", NULL, NULL, AT_EMPTY_PATH_), EBADF); }
 int cc_probe_o_tmpfile(const char *dir) { return result_fd(open(dir, O_TMPFILE_ | O_RDWR | O_CLOEXEC, 0600)); }
 int cc_probe_clone3(void) { return exists_by(syscall(435, NULL, 0), EINVAL); }
+/* With a descriptor that cannot be open, a kernel that knows the flag says EBADF; one
+   that does not (5.3 to 5.6) says EINVAL. No child is ever made. */
+int cc_probe_clone_into_cgroup(void) {
+    uint64_t args[11] = {0};
+    args[0] = 0x200000000ULL; /* CLONE_INTO_CGROUP */
+    args[4] = SIGCHLD;
+    args[10] = 0x7fffffff;
+    return exists_by(syscall(435, args, sizeof args), EBADF);
+}
 int cc_probe_pidfd_open(void) { return result_fd(syscall(434, getpid(), 0)); }
 int cc_probe_pidfd_send_signal(void) { return exists_by(syscall(424, -1, 0, NULL, 0), EBADF); }
 

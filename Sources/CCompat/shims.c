@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
@@ -28,6 +31,30 @@ void cc_set_errno(int value) { errno = value; }
 
 int cc_unshare(int flags) { return unshare(flags); }
 int cc_setns(int fd, int nstype) { return setns(fd, nstype); }
+int cc_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
+int cc_open_tree(int dirfd, const char *path, unsigned int flags) { return (int)syscall(428, dirfd, path, flags); }
+
+int cc_mount_setattr_rdonly(int fd) {
+    uint64_t attr[4] = {0x1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+    return (int)syscall(442, fd, "", 0x1000 /* AT_EMPTY_PATH */, attr, sizeof attr);
+}
+
+int cc_execveat_fd(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, 0x1000 /* AT_EMPTY_PATH */);
+}
+
+long cc_sendfile(int out, int in, size_t count) { return sendfile(out, in, NULL, count); }
+
+/* struct clone_args up to CLONE_ARGS_SIZE_VER2, spelled out: <linux/sched.h> clashes
+   with glibc's <sched.h>. The caller is single-threaded, so no libc lock is held that
+   fork(3)'s handlers would have had to reset. */
+pid_t cc_clone_into_cgroup(int cgroup_fd) {
+    uint64_t args[11] = {0};
+    args[0] = 0x200000000ULL; /* CLONE_INTO_CGROUP */
+    args[4] = SIGCHLD;
+    args[10] = (uint64_t)cgroup_fd;
+    return (pid_t)syscall(435, args, sizeof args);
+}
 
 int cc_pivot_root(const char *new_root, const char *put_old) {
     return (int)syscall(SYS_pivot_root, new_root, put_old);

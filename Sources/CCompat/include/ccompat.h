@@ -16,6 +16,22 @@ static const int32_t CC_CLONE_NEWNET = 0x40000000;
 static const int32_t CC_CLONE_NEWTIME = 0x00000080;
 
 static const uint32_t CC_CLOSE_RANGE_CLOEXEC = 4;
+
+/* memfd and its seals. F_SEAL_FUTURE_WRITE (0x10) is left out on purpose: on kernels
+   before 5.5 it hangs fork of a process that maps the memfd (runc#4640). */
+static const uint32_t CC_MFD_CLOEXEC = 0x1;
+static const uint32_t CC_MFD_ALLOW_SEALING = 0x2;
+static const uint32_t CC_MFD_EXEC = 0x10;
+static const int32_t CC_F_ADD_SEALS = 1033;
+static const int32_t CC_F_GET_SEALS = 1034;
+static const int32_t CC_F_SEAL_SEAL = 0x1;
+static const int32_t CC_F_SEAL_SHRINK = 0x2;
+static const int32_t CC_F_SEAL_GROW = 0x4;
+static const int32_t CC_F_SEAL_WRITE = 0x8;
+static const int32_t CC_F_SEAL_EXEC = 0x20;
+static const int32_t CC_O_TMPFILE = 020000000 | 0200000; /* __O_TMPFILE | O_DIRECTORY */
+static const uint32_t CC_OPEN_TREE_CLONE = 1;
+static const uint32_t CC_OPEN_TREE_CLOEXEC = 02000000;
 static const int32_t CC_O_PATH = 010000000;
 static const int32_t CC_PR_SET_CHILD_SUBREAPER = 36;
 static const int32_t CC_PR_SET_NO_NEW_PRIVS = 38;
@@ -30,6 +46,18 @@ int cc_errno(void);
 void cc_set_errno(int value);
 
 int cc_unshare(int flags);
+int cc_memfd_create(const char *name, unsigned int flags);
+/* A detached copy of the mount of `path` (open_tree, 5.2); made read-only with
+   cc_mount_setattr_rdonly (mount_setattr, 5.12). */
+int cc_open_tree(int dirfd, const char *path, unsigned int flags);
+int cc_mount_setattr_rdonly(int fd);
+/* execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns only on failure. */
+int cc_execveat_fd(int fd, char *const argv[], char *const envp[]);
+/* sendfile(2) of up to `count` bytes from the current offset of `in`. */
+long cc_sendfile(int out, int in, size_t count);
+/* fork(2) semantics (returns 0 in the child, which gets SIGCHLD's exit signal), but the
+   child is born in the cgroup2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP, 5.7). */
+pid_t cc_clone_into_cgroup(int cgroup_fd);
 int cc_setns(int fd, int nstype);
 int cc_pivot_root(const char *new_root, const char *put_old);
 int cc_close_range(unsigned int first, unsigned int last, unsigned int flags);
@@ -79,6 +107,7 @@ int cc_probe_seal_exec(void);
 int cc_probe_execveat(void);
 int cc_probe_o_tmpfile(const char *dir);
 int cc_probe_clone3(void);
+int cc_probe_clone_into_cgroup(void);
 int cc_probe_pidfd_open(void);
 int cc_probe_pidfd_send_signal(void);
 int cc_probe_close_range(void);

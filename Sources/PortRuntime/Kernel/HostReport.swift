@@ -49,6 +49,7 @@ public struct HostReport: Sendable {
         lines.append("strategy:")
         lines.append("  fd closing before exec  \(strategy.fdClosing.rawValue)")
         lines.append("  session keyring         \(strategy.sessionKeyring ? "a new one per container" : "none (no usable keyctl)")")
+        lines.append("  init into its cgroup    \(strategy.spawnIntoCgroup ? "born there (clone3 CLONE_INTO_CGROUP)" : "writes its pid (v1: tasks, v2: cgroup.procs)")")
         lines.append("  path resolution         component walk inside the rootfs")
         lines.append("  procfs paths            /proc/self (never /proc/thread-self)")
         lines.append("  memfd seals             F_SEAL_SEAL|SHRINK|GROW|WRITE only, never F_SEAL_FUTURE_WRITE")
@@ -62,7 +63,9 @@ public struct HostReport: Sendable {
         var members: [(String, JSONOutput)] = [
             ("probes", .object(Probes.all.map { ($0.name, .string(facts.probes[$0.name]?.description ?? "not probed")) })),
             ("cgroups", .string(cgroupSummary)),
-            ("strategy", .object([("fdClosing", .string(strategy.fdClosing.rawValue))])),
+            ("strategy", .object([("fdClosing", .string(strategy.fdClosing.rawValue)),
+                                  ("sessionKeyring", .bool(strategy.sessionKeyring)),
+                                  ("spawnIntoCgroup", .bool(strategy.spawnIntoCgroup))])),
             ("canRunContainers", .bool(blockers.isEmpty)),
             ("blockers", .array(blockers.map(JSONOutput.string))),
         ]

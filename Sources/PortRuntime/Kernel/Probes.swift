@@ -46,6 +46,7 @@ public enum Probes {
         ("execveat", { cc_probe_execveat() }),
         ("o_tmpfile", { cc_probe_o_tmpfile("/tmp") }),
         ("clone3", { cc_probe_clone3() }),
+        ("clone_into_cgroup", { cc_probe_clone_into_cgroup() }),
         ("pidfd_open", { cc_probe_pidfd_open() }),
         ("pidfd_send_signal", { cc_probe_pidfd_send_signal() }),
         ("close_range", { cc_probe_close_range() }),

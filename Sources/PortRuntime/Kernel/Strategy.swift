@@ -13,10 +13,14 @@ public struct Strategy: Sendable, Equatable {
     public var fdClosing: FdClosing
     /// keyctl exists and is not trapped (Android's app filter kills on it).
     public var sessionKeyring: Bool
+    /// init is born in its cgroup2 directory (clone3 CLONE_INTO_CGROUP, 5.7) instead of
+    /// writing cgroup.procs, whose global lock costs one RCU grace period (~7 ms here).
+    public var spawnIntoCgroup: Bool
 
-    public init(fdClosing: FdClosing, sessionKeyring: Bool = true) {
+    public init(fdClosing: FdClosing, sessionKeyring: Bool = true, spawnIntoCgroup: Bool = false) {
         self.fdClosing = fdClosing
         self.sessionKeyring = sessionKeyring
+        self.spawnIntoCgroup = spawnIntoCgroup
     }
 
     /// Chooses from the host's probe results (close_range: 5.9; before it, a walk of
@@ -24,6 +28,7 @@ public struct Strategy: Sendable, Equatable {
     public init(facts: HostFacts) {
         fdClosing = facts.has("close_range") ? .closeRange : .procWalk
         sessionKeyring = facts.has("keyrings")
+        spawnIntoCgroup = facts.has("clone_into_cgroup")
     }
 
     /// Namespaces a spec may ask for that this kernel may lack, with the probe that says so.

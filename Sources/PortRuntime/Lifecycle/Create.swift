@@ -46,6 +46,8 @@ extension Lifecycle {
         try LSMLabels.check(spec, process: process)
         let facts = HostFacts.load(cacheDirectory: store.root)
         try Strategy.checkNamespaces(spec, facts: facts)
+        // Nothing has been changed yet, so a re-executed copy simply starts over.
+        try protectRuntimeBinary(facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,
                                             strategy: Strategy(facts: facts))
         Log.debug("config: \(bundle)/config.json, ociVersion \(spec.ociVersion), rootfs \(rootfs)")

@@ -48,8 +48,10 @@ extension Lifecycle {
         if process.terminal && options.detach && options.consoleSocket == nil {
             throw RuntimeError("cannot allocate tty if port-run will detach without setting console socket")
         }
+        let facts = HostFacts.load(cacheDirectory: store.root)
+        try protectRuntimeBinary(facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: options.preserveFds,
-                                            strategy: Strategy(facts: HostFacts.load(cacheDirectory: store.root)))
+                                            strategy: Strategy(facts: facts))
         if !options.detach { SignalForwarder.block() }
         var foreground: Int32? = -1
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foreground) : nil

@@ -15,6 +15,15 @@ public struct Lifecycle: Sendable {
         self.cgroupsEnabled = cgroupsEnabled
     }
 
+    /// create, run and exec put a runtime process where a container can see it: from here on
+    /// it runs from a copy that cannot be written back to the binary (see SelfProtection).
+    func protectRuntimeBinary(facts: HostFacts) throws(RuntimeError) {
+        var directories = [store.root]
+        if let temp = getenv("TMPDIR") { directories.append(String(cString: temp)) }
+        directories += ["/tmp", "/dev/shm"]
+        try SelfProtection.ensure(facts: facts, tempDirectories: directories)
+    }
+
     /// Releases a created container: its process execs. Fails with init's own message
     /// (e.g. `exec /bin/app: exec format error`) when the execve fails.
     public func start(_ id: String) throws(RuntimeError) {

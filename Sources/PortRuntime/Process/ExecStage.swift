@@ -31,15 +31,20 @@ enum ExecStage {
             close(channel.childEnd)
             throw RuntimeError.system("join the container's pid namespace", errno: errno)
         }
-        let pid = fork()
+        let spawned: Spawn.Child
+        do { spawned = try Spawn.child("exec process", cgroupDirectories: cgroupDirectories, strategy: launch.strategy) } catch {
+            if original >= 0 { _ = cc_setns(original, CC_CLONE_NEWPID) }
+            close(channel.childEnd)
+            throw error
+        }
+        let pid = spawned.pid
         if pid == 0 {
             close(channel.parentEnd)
-            child(launch, namespaces: namespaces, rootFd: rootFd, cgroups: cgroupDirectories, syncFd: channel.childEnd,
-                  consoleSocket: consoleSocket)
+            child(launch, namespaces: namespaces, rootFd: rootFd, cgroups: cgroupDirectories.filter { $0 != spawned.bornIn },
+                  syncFd: channel.childEnd, consoleSocket: consoleSocket)
         }
         if original >= 0 { _ = cc_setns(original, CC_CLONE_NEWPID) }
         close(channel.childEnd)
-        if pid < 0 { throw RuntimeError.system("fork exec process", errno: errno) }
         switch SyncChannel.receive(on: channel.parentEnd) {
         case nil:
             return pid
@@ -81,7 +86,7 @@ enum ExecStage {
             ProcessLaunch.resetSignals()
             if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
             // Into init's cgroups first, while the host's cgroup paths are still visible.
-            for directory in cgroups { try? Files.writeValue(directory + "/cgroup.procs", "0") }
+            for directory in cgroups { try? CgroupManager.joinSelf([directory]) }
             for (type, fd) in namespaces where type != .pid {
                 if cc_setns(fd, Namespaces.cloneFlag(type)) != 0 {
                     throw RuntimeError.system("join the container's \(type.rawValue) namespace", errno: errno)

@@ -18,6 +18,8 @@ public struct InitRequest {
     public var consoleSocket: Int32?
     /// The container's cgroup: init joins it before its cgroup namespace is made.
     public var cgroupDirectories: [String] = []
+    /// The v2 directory init was born in (clone3 CLONE_INTO_CGROUP): it need not join it.
+    var bornInCgroup: String?
     var process: Spec.Process { launch.process }
 }
 
@@ -65,9 +67,7 @@ enum InitStage {
         // If the parent died before this line, the socket's EOF at `committed` ends init.
         // With a user namespace init forks again, and its parent is meant to die: no signal.
         if spec.namespace(.user) == nil { _ = cc_prctl(CC_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0) }
-        for directory in request.cgroupDirectories {
-            do { try Files.writeValue(directory + "/cgroup.procs", "0") } catch { throw RuntimeError("join cgroup \(directory): \(error.message)") }
-        }
+        try CgroupManager.joinSelf(request.cgroupDirectories.filter { $0 != request.bornInCgroup })
         // Before a user namespace: a negative score needs the host's CAP_SYS_RESOURCE.
         if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score) }
         try IDMaps.enterUserNamespace(spec, syncFd: syncFd)

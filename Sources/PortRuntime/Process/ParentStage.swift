@@ -30,14 +30,17 @@ enum ParentStage {
         if userNamespace { _ = cc_prctl(CC_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
         var pid: pid_t
         do {
-            pid = try forkIntoPidNamespace(userNamespace ? nil : request.spec.namespace(.pid))
+            let child = try spawnInPidNamespace(userNamespace ? nil : request.spec.namespace(.pid), request: request)
+            pid = child.pid
+            if pid == 0 {
+                close(channel.parentEnd)
+                var request = request
+                request.bornInCgroup = child.bornIn
+                InitStage.run(request, syncFd: channel.childEnd, stateDirFd: stateDirFd)
+            }
         } catch {
             close(channel.childEnd)
             throw error
-        }
-        if pid == 0 {
-            close(channel.parentEnd)
-            InitStage.run(request, syncFd: channel.childEnd, stateDirFd: stateDirFd)
         }
         close(channel.childEnd)
         while true {
@@ -83,9 +86,12 @@ enum ParentStage {
     }
 
     /// unshare/setns(CLONE_NEWPID) only changes where the *next* child goes, so the parent
-    /// forks inside it and then returns its own children to its original pid namespace.
-    private static func forkIntoPidNamespace(_ namespace: Spec.Namespace?) throws(RuntimeError) -> pid_t {
-        guard let namespace else { return try fork() }
+    /// spawns inside it and then returns its own children to its original pid namespace.
+    private static func spawnInPidNamespace(_ namespace: Spec.Namespace?, request: InitRequest) throws(RuntimeError) -> Spawn.Child {
+        let spawn = { () throws(RuntimeError) -> Spawn.Child in
+            try Spawn.child("init", cgroupDirectories: request.cgroupDirectories, strategy: request.launch.strategy)
+        }
+        guard let namespace else { return try spawn() }
         let original = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
         if original < 0 { throw RuntimeError.system("open /proc/self/ns/pid", errno: errno) }
         defer { close(original) }
@@ -94,19 +100,16 @@ enum ParentStage {
         } else if cc_unshare(CC_CLONE_NEWPID) != 0 {
             throw RuntimeError.system("unshare pid namespace", errno: errno)
         }
-        let pid = Glibc.fork()
-        // Only the parent goes back; the child stays where it was forked.
-        if pid != 0, cc_setns(original, CC_CLONE_NEWPID) != 0 {
+        let child: Spawn.Child
+        do { child = try spawn() } catch {
+            _ = cc_setns(original, CC_CLONE_NEWPID)
+            throw error
+        }
+        // Only the parent goes back; the child stays where it was made.
+        if child.pid != 0, cc_setns(original, CC_CLONE_NEWPID) != 0 {
             Log.warning("return to the runtime's pid namespace: \(errnoText(errno))")
         }
-        if pid < 0 { throw RuntimeError.system("fork init", errno: errno) }
-        return pid
-    }
-
-    private static func fork() throws(RuntimeError) -> pid_t {
-        let pid = Glibc.fork()
-        if pid < 0 { throw RuntimeError.system("fork init", errno: errno) }
-        return pid
+        return child
     }
 
     @discardableResult

@@ -1,0 +1,159 @@
+import Foundation
+import XCTest
+
+/// CVE-2019-5736: a process in container A, sharing its pid namespace with container B,
+/// holds B's waiting init's /proc/PID/exe open and, once no runtime process runs any more,
+/// reopens it for writing through /proc/self/fd. It aims at a copy of the runtime, so a
+/// failure cannot damage the build.
+final class SelfProtectionTests: IntegrationCase {
+    struct Attack {
+        var outcome: String
+        var error: String
+        var exe: String
+        var binaryChanged: Bool
+    }
+
+    func testContainerCannotWriteTheRuntimeBinary() throws {
+        let attack = try attackRuntime(environment: [:])
+        XCTAssertEqual(attack.outcome, "refused", attack.error)
+        // Refused by the copy itself, not by luck (ETXTBSY while some process runs the binary).
+        XCTAssertTrue(attack.error.hasSuffix("Read-only file system"), attack.error)
+        XCTAssertFalse(attack.binaryChanged, "the runtime binary on the host was modified")
+    }
+
+    /// With the copy skipped (the marker says it was made), the same attack must succeed:
+    /// this is what proves the test above can fail.
+    func testTheAttackWorksAgainstAnUnprotectedRuntime() throws {
+        let attack = try attackRuntime(environment: ["_PORT_RUN_PROTECTED": "test"])
+        XCTAssertEqual(attack.outcome, "written", attack.error)
+        XCTAssertTrue(attack.binaryChanged)
+    }
+
+    /// Under a kernel without mount_setattr the copy is a sealed memfd, and it holds too.
+    func testSealedMemfdUnderAnOlderKernel() throws {
+        let attack = try attackRuntime(environment: [:], persona: "ubuntu20.04-5.4")
+        XCTAssertEqual(attack.outcome, "refused", attack.error)
+        XCTAssertTrue(attack.exe.hasPrefix("/memfd:port-run"), attack.exe)
+        XCTAssertTrue(attack.error.hasSuffix("Operation not permitted"), attack.error)
+        XCTAssertFalse(attack.binaryChanged)
+    }
+
+    /// 3.10 has neither memfd nor O_TMPFILE: the copy is an unlinked temp file. A write
+    /// through /proc/PID/exe may land in that copy, never in the binary.
+    func testUnlinkedCopyUnderRHEL7() throws {
+        let attack = try attackRuntime(environment: [:], persona: "rhel7-3.10")
+        XCTAssertTrue(attack.exe.contains("/.port-run-") && attack.exe.hasSuffix("(deleted)"), attack.exe)
+        XCTAssertFalse(attack.binaryChanged)
+    }
+
+    func testNoCopyFromAReadOnlyMount() throws {
+        try writeConfig(["true"])
+        let base = (stateRoot as NSString).deletingLastPathComponent
+        try FileManager.default.copyItem(atPath: Self.binary, toPath: base + "/port-run-ro")
+        let result = try shell("""
+            cd '\(bundle)' && unshare -m sh -c "mount --bind '\(base)/port-run-ro' '\(base)/port-run-ro' &&
+            mount -o remount,bind,ro '\(base)/port-run-ro' && '\(base)/port-run-ro' --debug --root '\(stateRoot)' run ro"
+            """)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("self-protection: not needed, the binary is on a read-only mount"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("re-executing"), result.stderr)
+    }
+
+    /// The memfd exists before any process is made, and F_SEAL_FUTURE_WRITE (hangs on
+    /// kernels before 5.5) is never asked for, though this kernel would accept it.
+    func testSealsAndOrderUnderStrace() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            return XCTFail("strace is missing: scripts/install-deps test installs it")
+        }
+        try writeConfig(["true"])
+        let simulated = [Self.binary, "check", "--simulate", "ubuntu20.04-5.4", "--", Self.binary, "--root", stateRoot, "run"]
+        // Probes fork; with the persona's answers cached, the traced run makes no probe.
+        XCTAssertEqual(try execute(simulated[0], Array(simulated.dropFirst()) + ["warm"], directory: bundle).status, 0)
+        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
+        let result = try execute("/usr/bin/strace", ["-f", "-o", trace, "-e", "trace=memfd_create,fcntl,clone,clone3,fork,vfork,execveat"]
+                                 + simulated + ["traced"], directory: bundle)
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let ours = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        let memfd = try XCTUnwrap(ours.firstIndex { $0.contains("memfd_create(\"port-run\"") }, ours.joined(separator: "\n"))
+        let firstClone = try XCTUnwrap(ours.firstIndex { $0.contains("clone(") || $0.contains("clone3(") || $0.contains("fork(") })
+        XCTAssertLessThan(memfd, firstClone, "the memfd must exist before the first process is made")
+        let seals = ours.filter { $0.contains("F_ADD_SEALS") }
+        XCTAssertEqual(seals.count, 1, seals.joined(separator: "\n"))
+        XCTAssertTrue(seals.allSatisfy { $0.contains("F_SEAL_WRITE") && $0.contains("F_SEAL_SEAL") }, seals.joined(separator: "\n"))
+        XCTAssertFalse(ours.contains { $0.contains("F_SEAL_FUTURE_WRITE") }, ours.joined(separator: "\n"))
+    }
+
+    private func attackRuntime(environment: [String: String], persona: String? = nil) throws -> Attack {
+        let base = (stateRoot as NSString).deletingLastPathComponent
+        let binary = base + "/port-run-copy"
+        try FileManager.default.copyItem(atPath: Self.binary, toPath: binary)
+        let original = try Data(contentsOf: URL(fileURLWithPath: binary))
+        let out = base + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let runtime = { (arguments: [String], bundle: String) throws -> Result in
+            var command = ["/usr/bin/env"] + environment.map { "\($0)=\($1)" }
+            if let persona { command += [Self.binary, "check", "--simulate", persona, "--"] }
+            command += [binary, "--root", self.stateRoot] + arguments
+            return try self.execute(command[0], Array(command.dropFirst()), directory: bundle)
+        }
+
+        let caps = ["CAP_SYS_PTRACE", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_CHOWN", "CAP_FOWNER"]
+        try writeConfig(["sleep", "1000"]) { config in
+            if persona == "rhel7-3.10" {   // 3.10 has no cgroup namespace
+                var linux = config["linux"] as! [String: Any]
+                linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "cgroup" }
+                config["linux"] = linux
+            }
+            var process = config["process"] as! [String: Any]
+            process["capabilities"] = ["bounding": caps, "effective": caps, "permitted": caps]
+            config["process"] = process
+            config["mounts"] = (config["mounts"] as! [[String: Any]]) + [["destination": "/out", "type": "bind", "source": out, "options": ["rbind", "rw"]]]
+        }
+        let runA = try runtime(["run", "-d", "a"], bundle)
+        XCTAssertEqual(runA.status, 0, runA.stderr)
+        let pidA = try XCTUnwrap(try state("a")["pid"] as? Int)
+
+        let bundleB = base + "/bundle-b"
+        try FileManager.default.createDirectory(atPath: bundleB, withIntermediateDirectories: true)
+        var configB = config
+        var linux = configB["linux"] as! [String: Any]
+        linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" } + [["type": "pid", "path": "/proc/\(pidA)/ns/pid"]]
+        configB["linux"] = linux
+        try JSONSerialization.data(withJSONObject: configB).write(to: URL(fileURLWithPath: bundleB + "/config.json"))
+        let created = try runtime(["create", "b"], bundleB)
+        XCTAssertEqual(created.status, 0, created.stderr)
+
+        let script = """
+            for p in /proc/[0-9]*; do case $(readlink $p/exe) in *port-run*|/) t=$p;; esac; done
+            [ -n "$t" ] || { echo "no runtime process" > /out/result; exit; }
+            readlink $t/exe > /out/exe
+            exec 3<$t/exe || { echo unopened > /out/result; exit; }
+            echo > /out/opened
+            while [ ! -e /out/go ]; do sleep 0.1; done
+            if echo pwned 2>/out/error >> /proc/self/fd/3; then echo written > /out/result; else echo refused > /out/result; fi
+            """
+        let exec = try runtime(["exec", "-d", "a", "sh", "-c", script], bundle)
+        XCTAssertEqual(exec.status, 0, exec.stderr)
+        XCTAssertTrue(waitFor(out + "/opened") || waitFor(out + "/result"), "the attacker never ran")
+        // B's init becomes `sleep`: no process runs the runtime binary any more.
+        let started = try runtime(["start", "b"], bundleB)
+        XCTAssertEqual(started.status, 0, started.stderr)
+        FileManager.default.createFile(atPath: out + "/go", contents: nil)
+        XCTAssertTrue(waitFor(out + "/result"))
+        let read = { (file: String) in ((try? String(contentsOfFile: out + "/" + file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+        let changed = try Data(contentsOf: URL(fileURLWithPath: binary)) != original
+        XCTAssertEqual(try port("delete", "--force", "b").status, 0)
+        XCTAssertEqual(try port("delete", "--force", "a").status, 0)
+        return Attack(outcome: read("result"), error: read("error"), exe: read("exe"), binaryChanged: changed)
+    }
+
+    private func waitFor(_ path: String, seconds: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
