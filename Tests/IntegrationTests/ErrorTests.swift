@@ -65,7 +65,8 @@ final class ErrorTests: IntegrationCase {
         }
         let result = try port("run", "badmount")
         XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stderr, "mounts[7] /data: bind source /no/such/dir does not exist\n")
+        let index = (config["mounts"] as! [[String: Any]]).count - 1
+        XCTAssertEqual(result.stderr, "mounts[\(index)] /data: bind source /no/such/dir does not exist\n")
         try assertNothingLeft("badmount")
     }
 

@@ -9,6 +9,7 @@ final class ExecTests: IntegrationCase {
     }
 
     func testExecJoinsTheContainersNamespacesAndCapabilities() throws {
+        try requireNamespaces("pid")
         try startSleeper("target") { $0["hostname"] = "exec-host" }
         let pid = try state("target")["pid"] as? Int ?? 0
         let result = try port("exec", "target", "sh", "-c", "hostname; readlink /proc/1/ns/pid; readlink /proc/self/ns/net; cat /proc/1/cmdline | tr '\\0' ' '; grep CapEff /proc/self/status; ls /proc/self/fd")

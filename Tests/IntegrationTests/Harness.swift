@@ -8,6 +8,14 @@ class IntegrationCase: XCTestCase {
     static let work = "/tmp/port-run-it-\(getpid())"
     static let binary = ProcessInfo.processInfo.environment["PORT_RUN_BINARY"] ?? repo + "/.build/release/port-run"
     nonisolated(unsafe) static var rootfsReady = false
+    /// PORT_RUN_PERSONA: every port-run call of the suite runs under `check --simulate`, as
+    /// if on that persona's kernel (scripts/test runs the suite once per persona).
+    static let persona = ProcessInfo.processInfo.environment["PORT_RUN_PERSONA"].flatMap { $0.isEmpty ? nil : $0 }
+    /// Namespaces the persona's kernel cannot create: left out of the base config, as a user
+    /// of that kernel would (a test that asks for one anyway is refused, and skipped).
+    nonisolated(unsafe) static var missingNamespaces: Set<String> = []
+    /// The persona's probe answers (`check --json`), e.g. "ambient_capabilities": "absent (...)".
+    nonisolated(unsafe) static var personaProbes: [String: String] = [:]
 
     var stateRoot = ""
     var bundle = ""
@@ -29,6 +37,7 @@ class IntegrationCase: XCTestCase {
             try FileManager.default.createDirectory(atPath: Self.work, withIntermediateDirectories: true)
             let made = try shell("PORT_RUN='\(Self.binary)' '\(Self.repo)/scripts/make-bundle' '\(Self.work)/base' true")
             XCTAssertEqual(made.status, 0, made.stderr)
+            if Self.persona != nil { try loadPersonaProbes() }
             Self.rootfsReady = true
         }
         let name = self.name.components(separatedBy: " ").last!.trimmingCharacters(in: CharacterSet(charactersIn: "]"))
@@ -39,6 +48,48 @@ class IntegrationCase: XCTestCase {
         let template = try Data(contentsOf: URL(fileURLWithPath: "\(Self.work)/base/config.json"))
         config = try JSONSerialization.jsonObject(with: template) as! [String: Any]
         config["root"] = ["path": "\(Self.work)/base/rootfs", "readonly": true]
+        // Before 4.3 there is no ambient set: each container would warn about it.
+        if Self.personaLacks("ambient_capabilities"), var process = config["process"] as? [String: Any],
+           var capabilities = process["capabilities"] as? [String: Any] {
+            capabilities["ambient"] = nil
+            process["capabilities"] = capabilities
+            config["process"] = process
+        }
+        if !Self.missingNamespaces.isEmpty, var linux = config["linux"] as? [String: Any] {
+            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { !Self.missingNamespaces.contains($0["type"] as! String) }
+            config["linux"] = linux
+            if Self.missingNamespaces.contains("ipc") {
+                config["mounts"] = (config["mounts"] as! [[String: Any]]).filter { $0["type"] as? String != "mqueue" }
+            }
+        }
+    }
+
+    /// For a test that picks its own persona: under the suite's persona the two would stack.
+    func skipUnderSuitePersona() throws {
+        if let persona = Self.persona { throw XCTSkip("picks its own kernel persona; the suite runs under \(persona)") }
+    }
+
+    /// For a test about what a namespace shows (pid 1, /proc/1/ns): it cannot run where the
+    /// persona's kernel has no such namespace.
+    func requireNamespaces(_ types: String...) throws {
+        for type in types where Self.missingNamespaces.contains(type) {
+            throw XCTSkip("\(Self.persona ?? "this kernel") has no \(type) namespaces, which this test is about")
+        }
+    }
+
+    /// What `check --json` says under the persona; its namespaces as spec namespace types.
+    private func loadPersonaProbes() throws {
+        let result = try execute(Self.binary, ["check", "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+        Self.personaProbes = report["probes"] as? [String: String] ?? [:]
+        for (probe, answer) in Self.personaProbes where probe.hasSuffix("_namespace") && answer != "present" {
+            Self.missingNamespaces.insert(String(probe.dropLast("_namespace".count)))
+        }
+    }
+
+    /// Whether the suite's persona lacks a probed feature (never, natively).
+    static func personaLacks(_ probe: String) -> Bool {
+        personaProbes[probe].map { $0 != "present" } ?? false
     }
 
     override func tearDownWithError() throws {
@@ -81,10 +132,16 @@ class IntegrationCase: XCTestCase {
         try execute(Self.binary, ["--root", stateRoot] + arguments, directory: bundle)
     }
 
+    /// Under a persona, port-run itself runs under the persona's seccomp filter.
+    static func simulated(_ path: String, _ arguments: [String]) -> [String] {
+        guard let persona, path == binary else { return arguments }
+        return ["check", "--simulate", persona, "--", binary] + arguments
+    }
+
     func execute(_ path: String, _ arguments: [String], directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        process.arguments = Self.simulated(path, arguments)
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = "\(Self.work)/out-\(UUID().uuidString)"
         let err = out + ".err"
@@ -97,15 +154,21 @@ class IntegrationCase: XCTestCase {
         try process.run()
         process.waitUntilExit()
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return Result(status: status, stdout: try String(contentsOfFile: out, encoding: .utf8),
-                      stderr: try String(contentsOfFile: err, encoding: .utf8))
+        let result = Result(status: status, stdout: try String(contentsOfFile: out, encoding: .utf8),
+                            stderr: try String(contentsOfFile: err, encoding: .utf8))
+        // The one-line refusal of something the persona's kernel lacks ends the test there.
+        if let persona = Self.persona, status != 0,
+           let line = result.stderr.split(separator: "\n").first(where: { $0.contains("this kernel cannot") }) {
+            throw XCTSkip("\(persona) refuses: \(line)")
+        }
+        return result
     }
 
     /// port-run running on while the test acts on it; its stdout is a pipe.
     func startInBackground(_ arguments: String...) throws -> (run: Process, output: FileHandle) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--root", stateRoot] + arguments
+        process.arguments = Self.simulated(Self.binary, ["--root", stateRoot] + arguments)
         process.currentDirectoryURL = URL(fileURLWithPath: bundle)
         let pipe = Pipe()
         process.standardOutput = pipe

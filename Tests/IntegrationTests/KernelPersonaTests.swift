@@ -18,6 +18,7 @@ final class KernelPersonaTests: IntegrationCase {
     }
 
     func testUbuntu2004PersonaFallsBackFromCloseRangeAndStillRuns() throws {
+        try skipUnderSuitePersona()
         let check = try simulated("ubuntu20.04-5.4", ["check"])
         XCTAssertTrue(check.stdout.contains("close_range             absent (function not implemented)"), check.stdout)
         XCTAssertTrue(check.stdout.contains("fd closing before exec  /proc/self/fd walk"), check.stdout)
@@ -28,6 +29,7 @@ final class KernelPersonaTests: IntegrationCase {
     }
 
     func testAndroidPersonaRefusesWhatTheKernelLacksAndRunsTheRest() throws {
+        try skipUnderSuitePersona()
         try writeConfig(["true"])
         let refused = try simulated("android-4.19", ["--root", stateRoot, "run", "ipc"])
         XCTAssertEqual(refused.status, 1)
@@ -46,6 +48,7 @@ final class KernelPersonaTests: IntegrationCase {
     }
 
     func testProbesSurviveTheAndroidAppFilterSIGSYS() throws {
+        try skipUnderSuitePersona()
         let check = try simulated("android-4.19,android-app", ["check"])
         XCTAssertTrue(check.stdout.contains("close_range             trapped (SIGSYS)"), check.stdout + check.stderr)
         XCTAssertTrue(check.stdout.contains("keyrings                trapped (SIGSYS)"), check.stdout)

@@ -98,7 +98,10 @@ final class ReliabilityTests: IntegrationCase {
         for limit in 4...7 {
             let result = try shell("cd '\(bundle)' && ulimit -n \(limit) && exec '\(Self.binary)' --root '\(stateRoot)' run fds\(limit)")
             XCTAssertEqual(result.status, 1)
-            XCTAssertTrue(result.stderr.hasSuffix("too many open files\n"), result.stderr)
+            // With fewer namespaces (a persona's kernel) create needs fewer fds and gets as far
+            // as the container's own RLIMIT_NOFILE, which is above the caller's hard limit.
+            XCTAssertTrue(result.stderr.hasSuffix("too many open files\n")
+                          || result.stderr.hasSuffix("setrlimit RLIMIT_NOFILE: operation not permitted\n"), result.stderr)
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
             try assertNothingLeft("fds\(limit)")
         }

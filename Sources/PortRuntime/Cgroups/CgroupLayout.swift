@@ -54,6 +54,9 @@ public struct CgroupLayout: Equatable, Sendable {
     public static func current() -> CgroupLayout {
         let mountInfo = (try? Files.readString("/proc/self/mountinfo")) ?? ""
         let procCgroup = (try? Files.readString("/proc/self/cgroup")) ?? ""
-        return CgroupLayout(mountInfo: MountInfoEntry.parse(mountInfo), procCgroup: procCgroup)
+        var layout = CgroupLayout(mountInfo: MountInfoEntry.parse(mountInfo), procCgroup: procCgroup)
+        // A persona of a kernel or host with v1 only (seccomp cannot hide a mount).
+        if HostFacts.currentOverrides().contains("cgroup-v1-only") { layout.hierarchies.removeAll(where: \.isUnified) }
+        return layout
     }
 }

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// The cgroupfs driver: one directory per hierarchy of the host (v1 controllers, named
@@ -212,6 +214,21 @@ public struct CgroupManager: Sendable, Equatable {
             return
         }
         throw RuntimeError("no freezer on this host: neither a v1 freezer nor cgroup v2's cgroup.freeze")
+    }
+
+    /// SIGKILL to every process in the cgroup, including any forked meanwhile: cgroup.kill
+    /// (5.14) where the v2 tree has it, else freeze, signal the frozen list, thaw (the
+    /// signals land on thaw). false when neither is possible here.
+    public func killAll() -> Bool {
+        if let unified = unifiedDirectory, Files.exists(unified + "/cgroup.kill"),
+           !HostFacts.currentOverrides().contains("no-cgroup-kill"),
+           (try? Files.writeValue(unified + "/cgroup.kill", "1")) != nil {
+            return true
+        }
+        do { try setFrozen(true) } catch { return false }
+        for pid in processes() where pid > 0 { kill(pid, SIGKILL) }
+        try? setFrozen(false)
+        return true
     }
 
     public var isFrozen: Bool {

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 import CCompat
 
@@ -72,14 +74,14 @@ public enum SelfProtection {
             }
             Log.debug("self-protection: re-executing from a \(method.rawValue)")
             setenv(marker, method.rawValue, 1)
-            _ = cc_execveat_fd(fd, CommandLine.unsafeArgv, cc_environ())
+            if facts.has("execveat") { _ = cc_execveat_fd(fd, CommandLine.unsafeArgv, cc_environ()) }
             // Kernels without execveat (before 3.19) still have the fd path.
             _ = execve("/proc/self/fd/\(fd)", CommandLine.unsafeArgv, cc_environ())
             failures.append("\(method.rawValue): execute: \(errnoText(errno))")
             unsetenv(marker)
             close(fd)
         }
-        throw RuntimeError("self-protection: no safe copy of the runtime binary could be made (\(failures.joined(separator: "; ")))")
+        throw RuntimeError("self-protection: no safe copy of the runtime binary: \(failures.joined(separator: "; "))")
     }
 
     private static func make(_ method: Method, from binary: Int32, facts: HostFacts, tempDirectories: [String]) throws(RuntimeError) -> Int32 {

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 import CCompat
 
@@ -118,7 +120,7 @@ extension Lifecycle {
                 spec.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
             }
             if launchedPid > 0 {
-                Glibc.kill(launchedPid, SIGKILL)
+                LibC.kill(launchedPid, SIGKILL)
                 ParentStage.reap(launchedPid)
             }
             if cgroupsCreated { cgroups?.destroy() }

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// The container lifecycle, as the CLI calls it: create, start, run, state, kill, delete, list.
@@ -53,11 +55,12 @@ public struct Lifecycle: Sendable {
         case .creating, .stopped: throw RuntimeError("container not running")
         }
         if all {
+            if signal == SIGKILL, !state.cgroupDirectories.isEmpty, state.cgroups.killAll() { return }
             // pid 0 or -1 would signal our own process group or everything: never.
-            for pid in containerPids(state) where pid > 0 { Glibc.kill(pid, signal) }
+            for pid in containerPids(state) where pid > 0 { LibC.kill(pid, signal) }
             return
         }
-        if Glibc.kill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
+        if LibC.kill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
     }
 
     /// Removes a stopped or created container; a running one only with `force` (SIGKILL first).
@@ -136,10 +139,11 @@ public struct Lifecycle: Sendable {
         guard !state.cgroupDirectories.isEmpty else { return }
         let cgroups = state.cgroups
         if cgroups.isFrozen { try? cgroups.setFrozen(false) }
+        if !cgroups.processes().isEmpty { _ = cgroups.killAll() }
         for _ in 0..<100 {
             let left = cgroups.processes()
             if left.isEmpty { break }
-            for pid in left { Glibc.kill(pid, SIGKILL) }
+            for pid in left { LibC.kill(pid, SIGKILL) }
             usleep(2000)
         }
         cgroups.destroy()
@@ -147,7 +151,8 @@ public struct Lifecycle: Sendable {
 
     /// SIGKILL to every process of the container that can still be found.
     func killRemaining(_ state: ContainerState) {
-        for pid in containerPids(state) where pid > 0 { Glibc.kill(pid, SIGKILL) }
+        if !state.cgroupDirectories.isEmpty, state.cgroups.killAll() { return }
+        for pid in containerPids(state) where pid > 0 { LibC.kill(pid, SIGKILL) }
     }
 
     func waitForExit(_ state: ContainerState) {

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 import CCompat
 
@@ -98,7 +100,7 @@ public struct ProcessLaunch: Sendable {
         sigemptyset(&empty)
         sigprocmask(SIG_SETMASK, &empty, nil)
         for signal in 1..<Int32(65) where signal != SIGKILL && signal != SIGSTOP {
-            Glibc.signal(signal, SIG_DFL)
+            LibC.restoreDefaultAction(signal)
         }
     }
 }

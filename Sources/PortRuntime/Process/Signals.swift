@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// Signal names as runc accepts them: "TERM", "SIGTERM", "term" or "15".

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// systemd socket activation passed through as runc does: the LISTEN_FDS sockets (from fd 3)

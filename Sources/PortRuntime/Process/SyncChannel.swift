@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// The typed messages between the parent stage and the init stage, over a SOCK_SEQPACKET
@@ -69,7 +71,7 @@ public struct SyncChannel {
 
     public static func send(_ message: SyncMessage, on fd: Int32) {
         let bytes = message.encoded
-        _ = bytes.withUnsafeBytes { buffer in retryingEINTR { Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
+        _ = bytes.withUnsafeBytes { buffer in retryingEINTR { LibC.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     /// The next message, or nil when the peer closed without sending one (it died).

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 import CCompat
 
@@ -67,7 +69,7 @@ public struct LinuxMountSystem: MountSystem {
     public init() {}
 
     public func mount(source: String?, target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
-        if Glibc.mount(source ?? "", target, type ?? "", flags, data) != 0 {
+        if LibC.mount(source ?? "", target, type ?? "", flags, data) != 0 {
             throw RuntimeError.system("mount \(source ?? "none") to \(target)" + (type.map { " (type \($0))" } ?? ""), errno: errno)
         }
     }
@@ -110,20 +112,24 @@ public struct LinuxMountSystem: MountSystem {
             throw RuntimeError.system("mknod \(path)", errno: errno)
         }
         // mknod applies the umask; devices must carry exactly the mode the spec asked for.
-        if Glibc.chmod(path, mode_t(mode & 0o7777)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
+        if LibC.chmod(path, mode_t(mode & 0o7777)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
     }
 
     public func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError) {
-        if Glibc.chown(path, uid, gid) != 0 { throw RuntimeError.system("chown \(path)", errno: errno) }
+        if LibC.chown(path, uid, gid) != 0 { throw RuntimeError.system("chown \(path)", errno: errno) }
     }
 
     public func symlink(target: String, at path: String) throws(RuntimeError) {
-        if Glibc.symlink(target, path) != 0, errno != EEXIST { throw RuntimeError.system("symlink \(path)", errno: errno) }
+        if LibC.symlink(target, path) != 0, errno != EEXIST { throw RuntimeError.system("symlink \(path)", errno: errno) }
     }
 
     public func remove(_ path: String) { unlink(path) }
 
     public func pivotRoot(_ newRoot: String) throws(RuntimeError) {
+        // A persona of a device whose root is a rootfs, where the kernel says EINVAL.
+        if HostFacts.currentOverrides().contains("pivot-root-einval") {
+            throw RuntimeError.system("pivot_root \(newRoot)", errno: EINVAL)
+        }
         let oldRoot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC)
         if oldRoot < 0 { throw RuntimeError.system("open /", errno: errno) }
         defer { close(oldRoot) }
@@ -152,7 +158,7 @@ public struct LinuxMountSystem: MountSystem {
     }
 
     public func chmod(_ path: String, mode: UInt32) throws(RuntimeError) {
-        if Glibc.chmod(path, mode_t(mode)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
+        if LibC.chmod(path, mode_t(mode)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
     }
 
     public func openDirectory(_ path: String) throws(RuntimeError) -> Int32 {

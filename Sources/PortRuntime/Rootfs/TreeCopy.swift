@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// A recursive copy from an open directory (files, directories, symlinks; modes and owners),
@@ -37,7 +39,7 @@ enum TreeCopy {
                 continue
             }
             _ = lchown(target, info.st_uid, info.st_gid)
-            if (info.st_mode & S_IFMT) != S_IFLNK { _ = Glibc.chmod(target, info.st_mode & 0o7777) }
+            if (info.st_mode & S_IFMT) != S_IFLNK { _ = LibC.chmod(target, info.st_mode & 0o7777) }
         }
     }
 

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 import CCompat
 
@@ -69,10 +71,14 @@ public struct CapabilitySets: Equatable, Sendable {
         try check(cc_capset(effective, permitted, inheritable), "capset")
         guard ambient != 0 else { return }
         for number in 0..<64 where ambient & (1 << UInt64(number)) != 0 {
-            // Kernels before 4.3 have no ambient set (EINVAL); runc goes on without it.
-            if cc_prctl(CC_PR_CAP_AMBIENT, CC_PR_CAP_AMBIENT_RAISE, UInt(number), 0, 0) != 0 {
-                Log.debug("raise ambient \(CapabilitySets.names[number]): \(errnoText(errno)); continuing without it")
+            guard cc_prctl(CC_PR_CAP_AMBIENT, CC_PR_CAP_AMBIENT_RAISE, UInt(number), 0, 0) != 0 else { continue }
+            // Kernels before 4.3 have no ambient set (EINVAL): the spec allows going on, as runc does.
+            if errno == EINVAL {
+                Log.warning("process.capabilities.ambient: this kernel has no ambient capabilities (Linux 4.3); going on without them")
+                return
             }
+            // EPERM: not in the inheritable set, as in runc's own default spec; runc goes on too.
+            Log.debug("raise ambient \(CapabilitySets.names[number]): \(errnoText(errno)); going on without it")
         }
     }
 }

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Android)
+import Android
 #endif
 
 /// Wall-clock time as RFC 3339 text, without Foundation's Date (which pulls in ICU).

@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+
+/// Cgroup layouts other than this host's hybrid one, made in private mount namespaces, and
+/// the ways the runtime empties a cgroup.
+final class CgroupLayoutTests: IntegrationCase {
+    var parent: String { "/port-run-layout-\(getpid())" }
+
+    override func tearDownWithError() throws {
+        try super.tearDownWithError()
+        removeCgroupParent(parent)
+    }
+
+    func configure(_ args: [String], id: String, resources: [String: Any] = [:]) throws {
+        try writeConfig(args) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["cgroupsPath"] = "\(self.parent)/\(id)"
+            linux["resources"] = resources
+            config["linux"] = linux
+        }
+    }
+
+    /// Every cgroup directory below the test's parent, in every hierarchy.
+    func leftovers() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).flatMap { hierarchy in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(hierarchy)\(parent)")) ?? [])
+                .filter { FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(hierarchy)\(parent)/\($0)/cgroup.procs") }
+                .map { "\(hierarchy)\(parent)/\($0)" }
+        }
+    }
+
+    func testHundredCreateDeleteCyclesLeaveNoCgroup() throws {
+        try configure(["true"], id: "cycle", resources: ["pids": ["limit": 20]])
+        for round in 0..<100 {
+            let created = try port("create", "cycle")
+            XCTAssertEqual(created.status, 0, "round \(round): \(created.stderr)")
+            XCTAssertEqual(try port("delete", "--force", "cycle").status, 0)
+        }
+        XCTAssertEqual(leftovers(), [])
+        XCTAssertEqual(stateEntries(), [])
+    }
+
+    /// cgroup2 unmounted in a private mount namespace: the host looks like pure v1.
+    func testPureV1WhenTheUnifiedMountIsHidden() throws {
+        guard FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs") else {
+            throw XCTSkip("this host has no cgroup2 mount at /sys/fs/cgroup/unified to hide")
+        }
+        try configure(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; sleep 1000"], id: "v1",
+                      resources: ["memory": ["limit": 50_331_648]])
+        let inner = Self.simulated(Self.binary, ["--root", stateRoot, "run", "-d", "v1"]).map { "'\($0)'" }.joined(separator: " ")
+        let result = try shell("cd '\(bundle)' && unshare -m --propagation private sh -c \"umount -l /sys/fs/cgroup/unified && '\(Self.binary)' \(inner)\"")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory\(parent)/v1"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified\(parent)/v1"), "the hidden v2 tree was used")
+        let limit = try String(contentsOfFile: "/sys/fs/cgroup/memory\(parent)/v1/memory.limit_in_bytes", encoding: .utf8)
+        XCTAssertEqual(limit, "50331648\n")
+        XCTAssertEqual(try port("delete", "--force", "v1").status, 0)
+        XCTAssertEqual(leftovers(), [])
+    }
+
+    /// kill --all KILL empties the cgroup with cgroup.kill where the v2 tree has it, and by
+    /// freeze, kill, thaw where it does not; no process survives either way.
+    func testKillAllUsesCgroupKillOrFreezesFirst() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            return XCTFail("strace is missing: scripts/install-deps test installs it")
+        }
+        for (id, overrides) in [("withkill", ""), ("frozen", "no-cgroup-kill")] {
+            try configure(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1000 & done; wait"], id: id)
+            let started = try port("run", "-d", id)
+            XCTAssertEqual(started.status, 0, started.stderr)
+            // A persona with v1 only gives the container no v2 cgroup, and so no cgroup.kill.
+            let hasKill = overrides.isEmpty && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified\(parent)/\(id)/cgroup.kill")
+            XCTAssertTrue(hasKill || overrides.isEmpty == false || Self.persona != nil, "no cgroup.kill on this host's v2 tree")
+            let expected = hasKill ? "cgroup.kill" : "freezer.state"
+            let procs = "/sys/fs/cgroup/pids\(parent)/\(id)/cgroup.procs"
+            for _ in 0..<200 where ((try? String(contentsOfFile: procs, encoding: .utf8)) ?? "").split(separator: "\n").count < 9 { usleep(10_000) }
+            let trace = try shell("""
+                cd '\(bundle)' && PORT_RUN_TEST_OVERRIDES='\(overrides)' strace -f -e trace=openat \
+                '\(Self.binary)' --root '\(stateRoot)' kill --all \(id) KILL 2>&1 >/dev/null | grep -E 'cgroup.kill|freezer.state'
+                """)
+            XCTAssertTrue(trace.stdout.contains(expected), "\(id): \(trace.stdout)")
+            if expected == "freezer.state" { XCTAssertFalse(trace.stdout.contains("cgroup.kill"), trace.stdout) }
+            for _ in 0..<200 where !((try? String(contentsOfFile: procs, encoding: .utf8)) ?? "").isEmpty { usleep(10_000) }
+            XCTAssertEqual(try String(contentsOfFile: procs, encoding: .utf8), "", "\(id): processes survived kill --all")
+            XCTAssertEqual(try port("delete", id).status, 0)
+        }
+        XCTAssertEqual(leftovers(), [])
+    }
+}
