@@ -3,6 +3,8 @@ import PackageDescription
 
 // No Foundation at all in the runtime: it would add ~7 MB to the static binary and ~4 MiB of
 // RSS per start (see README, "Why no Foundation"). JSON and flag parsing are our own.
+// Nor the implicitly imported _StringProcessing (regex) module: another 1.3 MB of binary.
+let lean: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import"])]
 let package = Package(
     name: "port-run",
     products: [
@@ -15,8 +17,8 @@ let package = Package(
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap",
                        providers: [.apt(["libcap-dev"])]),
         .target(name: "CCompat", cSettings: [.define("_GNU_SOURCE")]),
-        .target(name: "PortRuntime", dependencies: ["CCompat", "CSeccomp", "CLibcap"]),
-        .executableTarget(name: "port-run", dependencies: ["PortRuntime"]),
+        .target(name: "PortRuntime", dependencies: ["CCompat", "CSeccomp", "CLibcap"], swiftSettings: lean),
+        .executableTarget(name: "port-run", dependencies: ["PortRuntime"], swiftSettings: lean),
         .testTarget(name: "PortRuntimeTests", dependencies: ["PortRuntime"], exclude: ["Corpus"]),
         .testTarget(name: "IntegrationTests"),
     ],

@@ -41,7 +41,7 @@ extension Lifecycle {
             throw RuntimeError("cannot allocate tty if port-run will detach without setting console socket")
         }
         // Termux's exec helper is a bionic library: it would break any glibc container.
-        process.env.removeAll { $0.hasPrefix("LD_PRELOAD=") && $0.contains("libtermux-exec") }
+        process.env.removeAll { $0.hasPrefix("LD_PRELOAD=") && $0.includes("libtermux-exec") }
         let activation = SocketActivation.inherited()
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)

@@ -61,7 +61,7 @@ extension Spec {
             throw SpecError(path: "linux.uidMappings", reason: "id mappings need a user namespace in linux.namespaces")
         }
         if !linux.sysctl.isEmpty {
-            for key in linux.sysctl.keys.sorted() where key.contains("..") || key.contains("/") || key.hasPrefix(".") {
+            for key in linux.sysctl.keys.sorted() where key.includes("..") || key.contains("/") || key.hasPrefix(".") {
                 throw SpecError(path: "linux.sysctl", reason: "invalid sysctl name \"\(key)\"")
             }
         }
