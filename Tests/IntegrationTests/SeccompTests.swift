@@ -69,3 +69,52 @@ final class SeccompTests: IntegrationCase {
         XCTAssertEqual(result.stdout, "Seccomp:\t2\nmkdir: can't create directory '/tmp/z': Operation not permitted\n")
     }
 }
+
+/// SCMP_ACT_NOTIFY: the listener reaches the agent at listenerPath with the process state,
+/// and the agent's answer is what the container's syscall returns.
+final class SeccompAgentTests: IntegrationCase {
+    func testNotifyHandsTheListenerToTheAgentWhichAnswersTheSyscall() throws {
+        let base = (stateRoot as NSString).deletingLastPathComponent
+        // sun_path holds 108 bytes: the test's own directory is too deep for it.
+        let socketPath = "/tmp/port-run-agent-\(getpid()).sock", report = base + "/agent.json"
+        defer { unlink(socketPath); unlink(socketPath + ".ready") }
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        agent.arguments = [Self.repo + "/Tests/IntegrationTests/Agents/seccomp-agent.py", socketPath, report]
+        try agent.run()
+        defer { if agent.isRunning { agent.terminate() } }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath + ".ready") { usleep(10_000) }
+
+        try writeConfig(["sh", "-c", "mkdir /tmp/agent 2>&1; echo done"]) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["seccomp"] = [
+                "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": socketPath, "listenerMetadata": "from-the-test",
+                "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"]],
+            ]
+            config["linux"] = linux
+        }
+        let result = try port("run", "agent")
+        // Without the agent's answer the read-only rootfs would say "Read-only file system".
+        XCTAssertEqual(result.stdout, "mkdir: can't create directory '/tmp/agent': Permission denied\ndone\n", result.stderr)
+        agent.waitUntilExit()
+        let seen = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any] ?? [:]
+        XCTAssertEqual(seen["fdKind"] as? String, "anon_inode:seccomp notify")
+        XCTAssertTrue([83, 258].contains(seen["syscall"] as? Int ?? -1), "\(seen)")   // mkdir, mkdirat on x86_64
+        let state = seen["state"] as? [String: Any] ?? [:]
+        XCTAssertEqual(state["metadata"] as? String, "from-the-test")
+        XCTAssertEqual(state["fds"] as? [String], ["seccompFd"])
+        XCTAssertEqual((state["state"] as? [String: Any])?["id"] as? String, "agent")
+    }
+
+    func testNotifyWithoutAListenerIsRefusedByField() throws {
+        try writeConfig(["true"]) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "syscalls": [["names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"]]]
+            config["linux"] = linux
+        }
+        let result = try port("run", "nolistener")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "config.json: linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a seccomp agent: listenerPath is required\n")
+        try assertNothingLeft("nolistener")
+    }
+}

@@ -22,7 +22,8 @@ public enum Features {
                 ("seccomp", .object([
                     ("enabled", .bool(true)),
                     ("actions", .array(["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                                        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE"].map(JSONOutput.string))),
+                                        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
+                                        "SCMP_ACT_TRAP"].map(JSONOutput.string))),
                     ("operators", .array(SeccompProfile.operators.keys.sorted().map(JSONOutput.string))),
                     ("archs", .array(["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"].map(JSONOutput.string))),
                     ("knownFlags", .array(SeccompProfile.knownFlags.sorted().map(JSONOutput.string))),

@@ -47,14 +47,27 @@ enum ExecStage {
         }
         if original >= 0 { _ = cc_setns(original, CC_CLONE_NEWPID) }
         close(channel.childEnd)
-        switch SyncChannel.receive(on: channel.parentEnd) {
-        case nil:
-            return pid
-        case .error(let message)?:
-            let status = ParentStage.exitCode(ParentStage.reap(pid))
-            throw RuntimeError(message, exitCode: status == 1 ? 1 : 255)
-        case .ready?, .runHooks?, .hooksDone?, .committed?, .needIDMaps?, .idMapsDone?, .initPid?:
-            return pid
+        while true {
+            switch SyncChannel.receive(on: channel.parentEnd) {
+            case nil:
+                return pid
+            case .error(let message)?:
+                let status = ParentStage.exitCode(ParentStage.reap(pid))
+                throw RuntimeError(message, exitCode: status == 1 ? 1 : 255)
+            case .seccompListener(let listener)?:
+                defer { close(listener) }
+                do throws(RuntimeError) {
+                    guard let profile = launch.seccomp else { throw RuntimeError("seccomp listener without a profile") }
+                    try SeccompAgent.deliver(listener, profile: profile, pid: pid, container: state.ociState(status: .running))
+                } catch {
+                    kill(pid, SIGKILL)
+                    ParentStage.reap(pid)
+                    throw error
+                }
+                SyncChannel.send(.seccompListenerDone, on: channel.parentEnd)
+            case .ready?, .runHooks?, .hooksDone?, .committed?, .needIDMaps?, .idMapsDone?, .initPid?, .seccompListenerDone?:
+                return pid
+            }
         }
     }
 
@@ -100,7 +113,7 @@ enum ExecStage {
             let terminal = try consoleSocket.map { fd throws(RuntimeError) in
                 try Terminal.create(sendingTo: fd, size: launch.process.consoleSize, bindConsole: false)
             }
-            let executable = try launch.prepare(keeping: [syncFd], terminal: terminal)
+            let executable = try launch.prepare(keeping: [syncFd], terminal: terminal, handOver: ProcessLaunch.handOverThroughParent(syncFd))
             try launch.exec(executable)
         } catch {
             SyncChannel.send(.error(error.message), on: syncFd)

@@ -116,7 +116,8 @@ enum InitStage {
             try ProcessSetup.applySysctls(spec.linux.sysctl)
         }
 
-        let executable = try request.launch.prepare(keeping: [syncFd, stateDirFd], terminal: terminal)
+        let executable = try request.launch.prepare(keeping: [syncFd, stateDirFd], terminal: terminal,
+                                                        handOver: ProcessLaunch.handOverThroughParent(syncFd))
         return executable
     }
 

@@ -70,7 +70,18 @@ enum ParentStage {
             case .initPid(let realInit)?:
                 reap(pid)
                 pid = realInit
-            case .hooksDone?, .committed?, .idMapsDone?, nil:
+            case .seccompListener(let listener)?:
+                defer { close(listener) }
+                try killingInitOnFailure(pid) { () throws(RuntimeError) in
+                    guard let profile = request.launch.seccomp else { throw RuntimeError("seccomp listener without a profile") }
+                    let container = JSONOutput.object([
+                        ("ociVersion", .string(request.spec.ociVersion)), ("id", .string(request.containerID)),
+                        ("status", .string("creating")), ("pid", .int(Int64(pid))), ("bundle", .string(request.bundle)),
+                    ])
+                    try SeccompAgent.deliver(listener, profile: profile, pid: pid, container: container)
+                    SyncChannel.send(.seccompListenerDone, on: channel.parentEnd)
+                }
+            case .hooksDone?, .committed?, .idMapsDone?, .seccompListenerDone?, nil:
                 let status = reap(pid)
                 throw RuntimeError("container init exited during setup (\(describe(status)))")
             }

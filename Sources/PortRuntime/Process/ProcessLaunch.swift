@@ -34,7 +34,8 @@ public struct ProcessLaunch: Sendable {
 
     /// Applies everything but the execve, inside the container's root; returns the resolved
     /// executable. Only stdio, the preserved fds and `keep` stay open.
-    func prepare(keeping keep: [Int32], terminal: Int32?) throws(RuntimeError) -> String {
+    /// `handOver` gets the seccomp listener fd (SCMP_ACT_NOTIFY) and returns once the agent has it.
+    func prepare(keeping keep: [Int32], terminal: Int32?, handOver: (Int32) throws(RuntimeError) -> Void) throws(RuntimeError) -> String {
         if let terminal { try Terminal.attach(terminal) }
         try ProcessSetup.applyRlimits(process.rlimits)
         umask(mode_t(process.user.umask ?? 0o022))
@@ -49,7 +50,7 @@ public struct ProcessLaunch: Sendable {
         let verifiedCwd = enteredEarly ? try ensureCwdInsideRoot() : nil
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
         // capabilities are dropped (as runc); with it, as late as possible.
-        if let seccomp, !process.noNewPrivileges { try SeccompFilter.load(seccomp) }
+        if let seccomp, !process.noNewPrivileges { try loadFilter(seccomp, handOver: handOver) }
         try capabilities?.applyBeforeUserSwitch(lastCap: lastCap)
         try ProcessSetup.switchUser(process.user)
         try capabilities?.applyAfterUserSwitch()
@@ -69,8 +70,24 @@ public struct ProcessLaunch: Sendable {
         if process.noNewPrivileges {
             try check(cc_prctl(CC_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
         }
-        if let seccomp, process.noNewPrivileges { try SeccompFilter.load(seccomp) }
+        if let seccomp, process.noNewPrivileges { try loadFilter(seccomp, handOver: handOver) }
         return executable
+    }
+
+    private func loadFilter(_ profile: SeccompProfile, handOver: (Int32) throws(RuntimeError) -> Void) throws(RuntimeError) {
+        guard let listener = try SeccompFilter.load(profile) else { return }
+        defer { close(listener) }
+        try handOver(listener)
+    }
+
+    /// The child's side of the hand-over: the parent, still on the host, reaches the agent.
+    static func handOverThroughParent(_ syncFd: Int32) -> (Int32) throws(RuntimeError) -> Void {
+        return { listener throws(RuntimeError) in
+            SyncChannel.send(.seccompListener(fd: listener), on: syncFd)
+            guard SyncChannel.receive(on: syncFd) == .seccompListenerDone else {
+                throw RuntimeError("the runtime stopped before the seccomp agent got the listener")
+            }
+        }
     }
 
     /// A directory outside the process's root has no path from it: the kernel then reports

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
 /// The typed messages between the parent stage and the init stage, over a SOCK_SEQPACKET
 /// socketpair so that each message arrives whole.
@@ -25,6 +26,10 @@ public enum SyncMessage: Equatable, Sendable {
     /// In a user namespace the pid namespace comes after it, so init forks once more: the
     /// host pid of the real init.
     case initPid(Int32)
+    /// A seccomp filter with SCMP_ACT_NOTIFY is loaded: its listener fd travels with the
+    /// message (SCM_RIGHTS) for the parent to hand to the agent at listenerPath.
+    case seccompListener(fd: Int32)
+    case seccompListenerDone
 
     var encoded: [UInt8] {
         switch self {
@@ -36,6 +41,8 @@ public enum SyncMessage: Equatable, Sendable {
         case .needIDMaps: return [6]
         case .idMapsDone: return [7]
         case .initPid(let pid): return [8] + Array(String(pid).utf8)
+        case .seccompListener: return [9]
+        case .seccompListenerDone: return [10]
         }
     }
 
@@ -52,6 +59,7 @@ public enum SyncMessage: Equatable, Sendable {
         case 8:
             guard let pid = Int32(String(decoding: bytes.dropFirst(), as: UTF8.self)) else { return nil }
             self = .initPid(pid)
+        case 10: self = .seccompListenerDone
         default: return nil
         }
     }
@@ -71,14 +79,24 @@ public struct SyncChannel {
 
     public static func send(_ message: SyncMessage, on fd: Int32) {
         let bytes = message.encoded
+        if case .seccompListener(let listener) = message {
+            _ = bytes.withUnsafeBytes { buffer in retryingEINTR { Int(cc_send_fd(fd, listener, buffer.baseAddress, buffer.count)) } }
+            return
+        }
         _ = bytes.withUnsafeBytes { buffer in retryingEINTR { LibC.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     /// The next message, or nil when the peer closed without sending one (it died).
     public static func receive(on fd: Int32) -> SyncMessage? {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        let count = buffer.withUnsafeMutableBytes { raw in retryingEINTR { recv(fd, raw.baseAddress, raw.count, 0) } }
-        guard count > 0 else { return nil }
+        var passed: Int32 = -1
+        let count = buffer.withUnsafeMutableBytes { raw in retryingEINTR { Int(cc_recv_fd(fd, raw.baseAddress, raw.count, &passed)) } }
+        guard count > 0 else {
+            if passed >= 0 { close(passed) }
+            return nil
+        }
+        if buffer[0] == 9 && passed >= 0 { return .seccompListener(fd: passed) }
+        if passed >= 0 { close(passed) }   // an fd no message expects must not stay open
         return SyncMessage(buffer[0..<count])
     }
 }

@@ -10,7 +10,9 @@ import CSeccomp
 /// Builds and loads the filter with libseccomp, in the init stage just before the process
 /// runs. Syscall names this libseccomp or architecture does not know are skipped, as runc does.
 enum SeccompFilter {
-    static func load(_ profile: SeccompProfile) throws(RuntimeError) {
+    /// Returns the listener fd when a rule notifies an agent (the kernel makes it close-on-exec).
+    @discardableResult
+    static func load(_ profile: SeccompProfile) throws(RuntimeError) -> Int32? {
         guard let context = seccomp_init(profile.defaultAction) else { throw RuntimeError("seccomp: cannot create a filter") }
         defer { seccomp_release(context) }
         // no_new_privs is the spec's own setting (process.noNewPrivileges), not libseccomp's.
@@ -40,6 +42,10 @@ enum SeccompFilter {
         }
         let result = seccomp_load(context)
         if result != 0 { throw RuntimeError("seccomp: load the filter: \(errnoText(-result))") }
+        guard profile.usesNotify else { return nil }
+        let listener = seccomp_notify_fd(context)
+        if listener < 0 { throw RuntimeError("seccomp: get the listener of SCMP_ACT_NOTIFY: \(errnoText(-listener))") }
+        return listener
     }
 
     /// One rule with all conditions (AND); conditions on the same argument cannot be ANDed

@@ -18,6 +18,12 @@ public struct SeccompProfile: Sendable, Equatable {
     public var architectures: [String]
     public var flags: [String]
     public var rules: [Rule]
+    /// The seccomp agent's unix socket, which gets the listener fd of SCMP_ACT_NOTIFY rules.
+    public var listenerPath: String?
+    public var listenerMetadata: String
+    static let notify: UInt32 = 0x7FC0_0000
+
+    public var usesNotify: Bool { rules.contains { $0.action == Self.notify } }
 
     static let operators: [String: UInt32] = [
         "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4, "SCMP_CMP_GE": 5,
@@ -37,8 +43,7 @@ public struct SeccompProfile: Sendable, Equatable {
         case "SCMP_ACT_TRACE": return 0x7FF0_0000 | errno
         case "SCMP_ACT_LOG": return 0x7FFC_0000
         case "SCMP_ACT_ALLOW": return 0x7FFF_0000
-        case "SCMP_ACT_NOTIFY":
-            throw field.fail("SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath), which this version of port-run does not support")
+        case "SCMP_ACT_NOTIFY": return notify
         default: throw field.fail("unknown seccomp action \"\(name)\"")
         }
     }
@@ -53,8 +58,11 @@ public struct SeccompProfile: Sendable, Equatable {
         for (index, flag) in flags.enumerated() where !Self.knownFlags.contains(flag) {
             throw SpecError(path: json.path + ".flags[\(index)]", reason: "unsupported seccomp flag \"\(flag)\"")
         }
-        if try json.string("listenerPath")?.isEmpty == false {
-            throw SpecError(path: json.path + ".listenerPath", reason: "seccomp agents are not supported by this version of port-run")
+        if defaultAction == Self.notify { throw defaultField.fail("SCMP_ACT_NOTIFY cannot be the default action") }
+        listenerPath = try json.string("listenerPath").flatMap { $0.isEmpty ? nil : $0 }
+        listenerMetadata = try json.string("listenerMetadata") ?? ""
+        if let listenerPath, !listenerPath.hasPrefix("/") {
+            throw SpecError(path: json.path + ".listenerPath", reason: "must be an absolute path, got \"\(listenerPath)\"")
         }
         rules = try (json.member("syscalls")?.elements() ?? []).map { rule throws(SpecError) in
             let actionField = try rule.requiredMember("action")
@@ -68,6 +76,9 @@ public struct SeccompProfile: Sendable, Equatable {
                 return Argument(index: index, value: try argument.integer("value") ?? 0, valueTwo: try argument.integer("valueTwo") ?? 0, op: op)
             }
             return Rule(names: try rule.requiredMember("names").stringArray(), action: action, arguments: arguments)
+        }
+        if usesNotify && listenerPath == nil {
+            throw SpecError(path: json.path + ".listenerPath", reason: "SCMP_ACT_NOTIFY needs a seccomp agent: listenerPath is required")
         }
     }
 }

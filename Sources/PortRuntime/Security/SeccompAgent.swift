@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Android)
+import Android
+#endif
+import CCompat
+
+/// A seccomp agent (runtime-spec `linux.seccomp.listenerPath`): the runtime connects to its
+/// unix socket and sends one message, the container process state as JSON, with the
+/// listener fd of the SCMP_ACT_NOTIFY rules attached (SCM_RIGHTS).
+enum SeccompAgent {
+    static func deliver(_ listener: Int32, profile: SeccompProfile, pid: Int32, container: JSONOutput) throws(RuntimeError) {
+        guard let path = profile.listenerPath else { throw RuntimeError("linux.seccomp.listenerPath: not set") }
+        let processState = JSONOutput.object([
+            ("ociVersion", .string(DefaultSpec.ociVersion)), ("fds", .array([.string("seccompFd")])),
+            ("pid", .int(Int64(pid))), ("metadata", .string(profile.listenerMetadata)), ("state", container),
+        ])
+        let socketFd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        if socketFd < 0 { throw RuntimeError.system("seccomp agent: socket", errno: errno) }
+        defer { close(socketFd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw RuntimeError("seccomp agent: listenerPath \(path) is too long for a unix socket")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { LibC.connect(socketFd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if connected != 0 { throw RuntimeError.system("seccomp agent: connect \(path)", errno: errno) }
+        let message = Array(processState.render().utf8)
+        let sent = message.withUnsafeBytes { cc_send_fd(socketFd, listener, $0.baseAddress, $0.count) }
+        if sent < 0 { throw RuntimeError.system("seccomp agent: send the listener to \(path)", errno: errno) }
+    }
+}
