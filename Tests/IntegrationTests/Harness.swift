@@ -187,6 +187,9 @@ class IntegrationCase: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: stateRoot + "/" + id), "state directory left", file: file, line: line)
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         XCTAssertFalse(mounts.contains(Self.work + "/base/rootfs"), "mount left behind", file: file, line: line)
+        // The default cgroup is the id, below the caller's own cgroup in each hierarchy.
+        let cgroups = try shell("find /sys/fs/cgroup -maxdepth 5 -type d -name '\(id)'").stdout
+        XCTAssertEqual(cgroups, "", "cgroup left behind", file: file, line: line)
         // A leftover init is a fork of port-run: its command line still names this test's root.
         let me = getpid()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {

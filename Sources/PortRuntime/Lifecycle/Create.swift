@@ -154,6 +154,8 @@ extension Lifecycle {
             // runc's convention: the status of the failed container process (255 when its
             // execve failed), with the reason printed.
             let status = ParentStage.exitCode(ParentStage.reap(state.pid))
+            destroyCgroups(state)
+            state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
             store.remove(options.id)
             throw RuntimeError(error.message, exitCode: status == 0 ? 1 : status)
         }
