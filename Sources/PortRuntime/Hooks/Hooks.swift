@@ -89,7 +89,7 @@ enum HookRunner {
             dup2(output[1], 2)
             execve(hook.path, argv, envp)
             let message = "exec \(hook.path): \(errnoText(errno))"
-            _ = message.withCString { LibC.write(2, $0, strlen($0)) }
+            _ = message.withCString { libcWrite(2, $0, strlen($0)) }
             _exit(127)
         }
         close(input[0])
@@ -148,7 +148,7 @@ enum HookRunner {
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, waitMilliseconds) > 0 else { return false }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { LibC.read(fd, $0.baseAddress, $0.count) }
+        let count = buffer.withUnsafeMutableBytes { libcRead(fd, $0.baseAddress, $0.count) }
         guard count > 0 else { return false }
         if collected.count < 65536 { collected += buffer[0..<count] }
         return true

@@ -18,6 +18,11 @@ public struct Strategy: Sendable, Equatable {
     /// init is born in its cgroup2 directory (clone3 CLONE_INTO_CGROUP, 5.7) instead of
     /// writing cgroup.procs, whose global lock costs one RCU grace period (~7 ms here).
     public var spawnIntoCgroup: Bool
+    /// SECCOMP_RET_LOG (4.14): without it a LOG rule only allows, which is what LOG does
+    /// besides logging.
+    public var seccompLogAction: Bool = true
+    /// SECCOMP_FILTER_FLAG_NEW_LISTENER (5.0): SCMP_ACT_NOTIFY and seccomp agents.
+    public var seccompNotify: Bool = true
 
     public init(fdClosing: FdClosing, sessionKeyring: Bool = true, spawnIntoCgroup: Bool = false) {
         self.fdClosing = fdClosing
@@ -31,6 +36,23 @@ public struct Strategy: Sendable, Equatable {
         fdClosing = facts.has("close_range") ? .closeRange : .procWalk
         sessionKeyring = facts.has("keyrings")
         spawnIntoCgroup = facts.has("clone_into_cgroup")
+        seccompLogAction = facts.has("seccomp_action_log")
+        seccompNotify = facts.has("seccomp_new_listener")
+    }
+
+    /// The profile as this kernel can load it: LOG becomes ALLOW where the kernel has no LOG
+    /// action; NOTIFY where it has no listeners is refused in one line.
+    func adapt(_ profile: SeccompProfile?) throws(RuntimeError) -> SeccompProfile? {
+        guard var profile else { return nil }
+        if profile.usesNotify && !seccompNotify {
+            throw RuntimeError("config.json: linux.seccomp: this kernel cannot hand seccomp notifications to an agent (SCMP_ACT_NOTIFY needs SECCOMP_FILTER_FLAG_NEW_LISTENER, Linux 5.0)")
+        }
+        if !seccompLogAction {
+            let log = SeccompProfile.log, allow = SeccompProfile.allow
+            if profile.defaultAction == log { profile.defaultAction = allow }
+            for index in profile.rules.indices where profile.rules[index].action == log { profile.rules[index].action = allow }
+        }
+        return profile
     }
 
     /// Namespaces a spec may ask for that this kernel may lack, with the probe that says so.

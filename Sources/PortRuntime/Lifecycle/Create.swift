@@ -120,7 +120,7 @@ extension Lifecycle {
                 spec.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
             }
             if launchedPid > 0 {
-                LibC.kill(launchedPid, SIGKILL)
+                libcKill(launchedPid, SIGKILL)
                 ParentStage.reap(launchedPid)
             }
             if cgroupsCreated { cgroups?.destroy() }

@@ -57,10 +57,10 @@ public struct Lifecycle: Sendable {
         if all {
             if signal == SIGKILL, !state.cgroupDirectories.isEmpty, state.cgroups.killAll() { return }
             // pid 0 or -1 would signal our own process group or everything: never.
-            for pid in containerPids(state) where pid > 0 { LibC.kill(pid, signal) }
+            for pid in containerPids(state) where pid > 0 { libcKill(pid, signal) }
             return
         }
-        if LibC.kill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
+        if libcKill(state.pid, signal) != 0 { throw RuntimeError.system("kill container \(id)", errno: errno) }
     }
 
     /// Removes a stopped or created container; a running one only with `force` (SIGKILL first).
@@ -143,7 +143,7 @@ public struct Lifecycle: Sendable {
         for _ in 0..<100 {
             let left = cgroups.processes()
             if left.isEmpty { break }
-            for pid in left { LibC.kill(pid, SIGKILL) }
+            for pid in left { libcKill(pid, SIGKILL) }
             usleep(2000)
         }
         cgroups.destroy()
@@ -152,7 +152,7 @@ public struct Lifecycle: Sendable {
     /// SIGKILL to every process of the container that can still be found.
     func killRemaining(_ state: ContainerState) {
         if !state.cgroupDirectories.isEmpty, state.cgroups.killAll() { return }
-        for pid in containerPids(state) where pid > 0 { LibC.kill(pid, SIGKILL) }
+        for pid in containerPids(state) where pid > 0 { libcKill(pid, SIGKILL) }
     }
 
     func waitForExit(_ state: ContainerState) {

@@ -35,7 +35,7 @@ public enum ExecFifo {
                 if !isInitAlive() { throw RuntimeError("container init exited before it could start") }
                 continue
             }
-            let count = buffer.withUnsafeMutableBytes { raw in LibC.read(fd, raw.baseAddress, raw.count) }
+            let count = buffer.withUnsafeMutableBytes { raw in libcRead(fd, raw.baseAddress, raw.count) }
             if count > 0 { received.append(contentsOf: buffer[0..<count]); continue }
             if count < 0, errno == EAGAIN || errno == EINTR { continue }
             break

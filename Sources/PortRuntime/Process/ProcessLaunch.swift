@@ -23,12 +23,17 @@ public struct ProcessLaunch: Sendable {
     public static func make(_ process: Spec.Process, seccomp: JSONField?, preserveFds: Int32,
                             strategy: Strategy) throws(RuntimeError) -> ProcessLaunch {
         let lastCap = CapabilitySets.kernelLastCap()
-        do throws(SpecError) {
+        do {
             let capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) }
+            let profile = try SeccompProfile(seccomp)
             return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
-                                 strategy: strategy, seccomp: try SeccompProfile(seccomp))
-        } catch {
+                                 strategy: strategy, seccomp: try strategy.adapt(profile))
+        } catch let error as SpecError {
             throw RuntimeError(error.description)
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("\(error)")
         }
     }
 
@@ -117,7 +122,7 @@ public struct ProcessLaunch: Sendable {
         sigemptyset(&empty)
         sigprocmask(SIG_SETMASK, &empty, nil)
         for signal in 1..<Int32(65) where signal != SIGKILL && signal != SIGSTOP {
-            LibC.restoreDefaultAction(signal)
+            libcRestoreDefaultAction(signal)
         }
     }
 }

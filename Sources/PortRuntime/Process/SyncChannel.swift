@@ -83,7 +83,7 @@ public struct SyncChannel {
             _ = bytes.withUnsafeBytes { buffer in retryingEINTR { Int(cc_send_fd(fd, listener, buffer.baseAddress, buffer.count)) } }
             return
         }
-        _ = bytes.withUnsafeBytes { buffer in retryingEINTR { LibC.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
+        _ = bytes.withUnsafeBytes { buffer in retryingEINTR { libcSend(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     /// The next message, or nil when the peer closed without sending one (it died).

@@ -26,7 +26,7 @@ enum Terminal {
             for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { LibC.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { libcConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         if result != 0 {
             let code = errno
@@ -51,7 +51,7 @@ enum Terminal {
             // runc's /dev/console: the container's own pty, never the host's console.
             let console = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
             if console >= 0 { close(console) }
-            if LibC.mount(slavePath, "/dev/console", "bind", MountFlags.bind, nil) != 0 {
+            if libcMount(slavePath, "/dev/console", "bind", MountFlags.bind, nil) != 0 {
                 close(slave)
                 throw RuntimeError.system("mount \(slavePath) on /dev/console", errno: errno)
             }

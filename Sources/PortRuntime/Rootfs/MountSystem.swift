@@ -69,7 +69,7 @@ public struct LinuxMountSystem: MountSystem {
     public init() {}
 
     public func mount(source: String?, target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
-        if LibC.mount(source ?? "", target, type ?? "", flags, data) != 0 {
+        if libcMount(source ?? "", target, type ?? "", flags, data) != 0 {
             throw RuntimeError.system("mount \(source ?? "none") to \(target)" + (type.map { " (type \($0))" } ?? ""), errno: errno)
         }
     }
@@ -112,15 +112,15 @@ public struct LinuxMountSystem: MountSystem {
             throw RuntimeError.system("mknod \(path)", errno: errno)
         }
         // mknod applies the umask; devices must carry exactly the mode the spec asked for.
-        if LibC.chmod(path, mode_t(mode & 0o7777)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
+        if libcChmod(path, mode_t(mode & 0o7777)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
     }
 
     public func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError) {
-        if LibC.chown(path, uid, gid) != 0 { throw RuntimeError.system("chown \(path)", errno: errno) }
+        if libcChown(path, uid, gid) != 0 { throw RuntimeError.system("chown \(path)", errno: errno) }
     }
 
     public func symlink(target: String, at path: String) throws(RuntimeError) {
-        if LibC.symlink(target, path) != 0, errno != EEXIST { throw RuntimeError.system("symlink \(path)", errno: errno) }
+        if libcSymlink(target, path) != 0, errno != EEXIST { throw RuntimeError.system("symlink \(path)", errno: errno) }
     }
 
     public func remove(_ path: String) { unlink(path) }
@@ -158,7 +158,7 @@ public struct LinuxMountSystem: MountSystem {
     }
 
     public func chmod(_ path: String, mode: UInt32) throws(RuntimeError) {
-        if LibC.chmod(path, mode_t(mode)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
+        if libcChmod(path, mode_t(mode)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
     }
 
     public func openDirectory(_ path: String) throws(RuntimeError) -> Int32 {

@@ -39,7 +39,7 @@ enum TreeCopy {
                 continue
             }
             _ = lchown(target, info.st_uid, info.st_gid)
-            if (info.st_mode & S_IFMT) != S_IFLNK { _ = LibC.chmod(target, info.st_mode & 0o7777) }
+            if (info.st_mode & S_IFMT) != S_IFLNK { _ = libcChmod(target, info.st_mode & 0o7777) }
         }
     }
 

@@ -28,7 +28,7 @@ enum SeccompAgent {
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { LibC.connect(socketFd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { libcConnect(socketFd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         if connected != 0 { throw RuntimeError.system("seccomp agent: connect \(path)", errno: errno) }
         let message = Array(processState.render().utf8)

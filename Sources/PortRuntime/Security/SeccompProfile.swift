@@ -22,6 +22,8 @@ public struct SeccompProfile: Sendable, Equatable {
     public var listenerPath: String?
     public var listenerMetadata: String
     static let notify: UInt32 = 0x7FC0_0000
+    static let log: UInt32 = 0x7FFC_0000
+    static let allow: UInt32 = 0x7FFF_0000
 
     public var usesNotify: Bool { rules.contains { $0.action == Self.notify } }
 
@@ -41,8 +43,8 @@ public struct SeccompProfile: Sendable, Equatable {
         case "SCMP_ACT_TRAP": return 0x0003_0000
         case "SCMP_ACT_ERRNO": return 0x0005_0000 | errno
         case "SCMP_ACT_TRACE": return 0x7FF0_0000 | errno
-        case "SCMP_ACT_LOG": return 0x7FFC_0000
-        case "SCMP_ACT_ALLOW": return 0x7FFF_0000
+        case "SCMP_ACT_LOG": return log
+        case "SCMP_ACT_ALLOW": return allow
         case "SCMP_ACT_NOTIFY": return notify
         default: throw field.fail("unknown seccomp action \"\(name)\"")
         }

@@ -24,7 +24,7 @@ public enum Files {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in retryingEINTR { LibC.read(fd, buffer.baseAddress, buffer.count) } }
+            let count = chunk.withUnsafeMutableBytes { buffer in retryingEINTR { libcRead(fd, buffer.baseAddress, buffer.count) } }
             if count < 0 { throw RuntimeError.system("read \(path)", errno: errno) }
             if count == 0 { return result }
             result.append(contentsOf: chunk[0..<count])
@@ -41,7 +41,7 @@ public enum Files {
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeBytes { buffer in
-                retryingEINTR { LibC.write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+                retryingEINTR { libcWrite(fd, buffer.baseAddress! + offset, buffer.count - offset) }
             }
             if count < 0 { throw RuntimeError.system("write \(path)", errno: errno) }
             offset += count
@@ -121,7 +121,7 @@ public enum Files {
     /// The target of a symbolic link (or a /proc magic link), nil when `path` is none.
     public static func readLink(_ path: String) -> String? {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = buffer.withUnsafeMutableBytes { LibC.readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+        let count = buffer.withUnsafeMutableBytes { libcReadlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
         guard count >= 0 else { return nil }
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
