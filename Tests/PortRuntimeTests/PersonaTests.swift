@@ -35,8 +35,16 @@ final class PersonaTests: XCTestCase {
     func testStrategyFollowsTheFacts() {
         var facts = HostFacts(probes: ["close_range": .absent(errno: ENOSYS), "keyrings": .trapped, "time_namespace": .absent(errno: EINVAL)],
                               overrides: [])
-        XCTAssertEqual(Strategy(facts: facts), Strategy(fdClosing: .procWalk, sessionKeyring: false))
+        let old = Strategy(facts: facts)
+        XCTAssertEqual(old.fdClosing, .procWalk)
+        XCTAssertFalse(old.sessionKeyring)
+        // What was not probed as present is not used.
+        XCTAssertFalse(old.spawnIntoCgroup || old.seccompLogAction || old.seccompNotify)
         facts.probes["close_range"] = .present
-        XCTAssertEqual(Strategy(facts: facts).fdClosing, .closeRange)
+        facts.probes["clone_into_cgroup"] = .present
+        facts.probes["seccomp_new_listener"] = .present
+        let newer = Strategy(facts: facts)
+        XCTAssertEqual(newer.fdClosing, .closeRange)
+        XCTAssertTrue(newer.spawnIntoCgroup && newer.seccompNotify)
     }
 }
