@@ -13,7 +13,9 @@ class IntegrationCase: XCTestCase {
     static let persona = ProcessInfo.processInfo.environment["PORT_RUN_PERSONA"].flatMap { $0.isEmpty ? nil : $0 }
     /// Namespaces the persona's kernel cannot create: left out of the base config, as a user
     /// of that kernel would (a test that asks for one anyway is refused, and skipped).
-    nonisolated(unsafe) static var missingNamespaces: Set<String> = []
+    static var missingNamespaces: Set<String> {
+        Set(personaProbes.filter { $0.key.hasSuffix("_namespace") && $0.value != "present" }.map { String($0.key.dropLast("_namespace".count)) })
+    }
     /// The persona's probe answers (`check --json`), e.g. "ambient_capabilities": "absent (...)".
     nonisolated(unsafe) static var personaProbes: [String: String] = [:]
 
@@ -82,9 +84,6 @@ class IntegrationCase: XCTestCase {
         let result = try execute(Self.binary, ["check", "--json"])
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
         Self.personaProbes = report["probes"] as? [String: String] ?? [:]
-        for (probe, answer) in Self.personaProbes where probe.hasSuffix("_namespace") && answer != "present" {
-            Self.missingNamespaces.insert(String(probe.dropLast("_namespace".count)))
-        }
     }
 
     /// Whether the suite's persona lacks a probed feature (never, natively).

@@ -154,17 +154,13 @@ extension Lifecycle {
             // runc's convention: the status of the failed container process (255 when its
             // execve failed), with the reason printed.
             let status = ParentStage.exitCode(ParentStage.reap(state.pid))
-            destroyCgroups(state)
-            state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
-            store.remove(options.id)
+            removeStopped(state)
             throw RuntimeError(error.message, exitCode: status == 0 ? 1 : status)
         }
         if detach { return 0 }
         let status = master.map { ConsoleProxy.run(master: $0, until: state.pid) } ?? SignalForwarder.forwardUntilExit(state.pid)
         if state.ownPidNamespace == false { killRemaining(state) }
-        destroyCgroups(state)
-        state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
-        store.remove(options.id)
+        removeStopped(state)
         return ParentStage.exitCode(status)
     }
 

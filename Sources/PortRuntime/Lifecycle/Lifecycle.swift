@@ -96,9 +96,15 @@ public struct Lifecycle: Sendable {
             killRemaining(state)
             waitForExit(state)
         }
+        removeStopped(state)
+    }
+
+    /// The end of every container whose process is gone: its cgroup, poststop hooks (which
+    /// only warn), its state.
+    func removeStopped(_ state: ContainerState) {
         destroyCgroups(state)
         state.hooks.runWarning(.poststop, state: state.hookState(status: .stopped))
-        store.remove(id)
+        store.remove(state.id)
     }
 
     /// Freezes every process of a running container (its cgroup's freezer).

@@ -55,16 +55,10 @@ enum ExecStage {
                 let status = ParentStage.exitCode(ParentStage.reap(pid))
                 throw RuntimeError(message, exitCode: status == 1 ? 1 : 255)
             case .seccompListener(let listener)?:
-                defer { close(listener) }
-                do throws(RuntimeError) {
-                    guard let profile = launch.seccomp else { throw RuntimeError("seccomp listener without a profile") }
-                    try SeccompAgent.deliver(listener, profile: profile, pid: pid, container: state.ociState(status: .running))
-                } catch {
-                    kill(pid, SIGKILL)
-                    ParentStage.reap(pid)
-                    throw error
+                try ParentStage.killingChildOnFailure(pid) { () throws(RuntimeError) in
+                    try SeccompAgent.relay(listener, profile: launch.seccomp, pid: pid, container: state.ociState(status: .running),
+                                           replyingOn: channel.parentEnd)
                 }
-                SyncChannel.send(.seccompListenerDone, on: channel.parentEnd)
             case .ready?, .runHooks?, .hooksDone?, .committed?, .needIDMaps?, .idMapsDone?, .initPid?, .seccompListenerDone?:
                 return pid
             }

@@ -48,7 +48,7 @@ enum ParentStage {
         while true {
             switch SyncChannel.receive(on: channel.parentEnd) {
             case .ready?:
-                try killingInitOnFailure(pid) { () throws(RuntimeError) in try commit(pid) }
+                try killingChildOnFailure(pid) { () throws(RuntimeError) in try commit(pid) }
                 SyncChannel.send(.committed, on: channel.parentEnd)
                 guard SyncChannel.receive(on: channel.parentEnd) == .committed else {
                     let status = reap(pid)
@@ -56,14 +56,14 @@ enum ParentStage {
                 }
                 return pid
             case .runHooks?:
-                try killingInitOnFailure(pid) { () throws(RuntimeError) in
+                try killingChildOnFailure(pid) { () throws(RuntimeError) in
                     SyncChannel.send(.hooksDone(try runHooks(pid).stored.render()), on: channel.parentEnd)
                 }
             case .error(let message)?:
                 reap(pid)
                 throw RuntimeError(message)
             case .needIDMaps?:
-                try killingInitOnFailure(pid) { () throws(RuntimeError) in
+                try killingChildOnFailure(pid) { () throws(RuntimeError) in
                     try IDMaps.write(request.spec.linux, to: pid)
                     SyncChannel.send(.idMapsDone, on: channel.parentEnd)
                 }
@@ -71,15 +71,13 @@ enum ParentStage {
                 reap(pid)
                 pid = realInit
             case .seccompListener(let listener)?:
-                defer { close(listener) }
-                try killingInitOnFailure(pid) { () throws(RuntimeError) in
-                    guard let profile = request.launch.seccomp else { throw RuntimeError("seccomp listener without a profile") }
-                    let container = JSONOutput.object([
-                        ("ociVersion", .string(request.spec.ociVersion)), ("id", .string(request.containerID)),
-                        ("status", .string("creating")), ("pid", .int(Int64(pid))), ("bundle", .string(request.bundle)),
-                    ])
-                    try SeccompAgent.deliver(listener, profile: profile, pid: pid, container: container)
-                    SyncChannel.send(.seccompListenerDone, on: channel.parentEnd)
+                let container = JSONOutput.object([
+                    ("ociVersion", .string(request.spec.ociVersion)), ("id", .string(request.containerID)),
+                    ("status", .string("creating")), ("pid", .int(Int64(pid))), ("bundle", .string(request.bundle)),
+                ])
+                try killingChildOnFailure(pid) { () throws(RuntimeError) in
+                    try SeccompAgent.relay(listener, profile: request.launch.seccomp, pid: pid, container: container,
+                                           replyingOn: channel.parentEnd)
                 }
             case .hooksDone?, .committed?, .idMapsDone?, .seccompListenerDone?, nil:
                 let status = reap(pid)
@@ -88,9 +86,10 @@ enum ParentStage {
         }
     }
 
-    /// Work the parent does while init waits on it: when it fails, init must not live on.
-    /// (Only for a live init: a pid that was reaped may already belong to someone else.)
-    private static func killingInitOnFailure(_ pid: pid_t, _ work: () throws(RuntimeError) -> Void) throws(RuntimeError) {
+    /// Work the parent does while its child (init, or an exec process) waits on it: when it
+    /// fails, the child must not live on. (Only for a live child: a pid that was reaped may
+    /// already belong to someone else.)
+    static func killingChildOnFailure(_ pid: pid_t, _ work: () throws(RuntimeError) -> Void) throws(RuntimeError) {
         do { try work() } catch {
             kill(pid, SIGKILL)
             reap(pid)
