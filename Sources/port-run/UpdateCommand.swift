@@ -12,6 +12,7 @@ enum UpdateCommand {
           --memory-swap BYTES     memory+swap limit     --pids-limit N
           --cpu-shares N          --cpu-quota N         --cpu-period N
           --cpuset-cpus LIST      --cpuset-mems LIST    --blkio-weight N
+          --cpu-rt-period N       --cpu-rt-runtime N
 
         """
 
@@ -41,9 +42,11 @@ enum UpdateCommand {
         options.cpuQuota = try number("cpu-quota")
         options.cpuPeriod = try number("cpu-period")
         options.blkioWeight = try number("blkio-weight")
+        options.realtimePeriod = try number("cpu-rt-period")
+        options.realtimeRuntime = try number("cpu-rt-runtime")
         options.cpusetCpus = parsed.value("cpuset-cpus")
         options.cpusetMems = parsed.value("cpuset-mems")
-        for flag in ["cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"] where parsed.value(flag) != nil {
+        for flag in ["l3-cache-schema", "mem-bw-schema"] where parsed.value(flag) != nil {
             throw RuntimeError("update: --\(flag) is not supported by this version of port-run")
         }
         try context.lifecycle.update(options)

@@ -155,12 +155,4 @@ final class CgroupTests: IntegrationCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix(#"{"type":"stats","id":"events""#) })
         XCTAssertEqual(try port("delete", "--force", "events").status, 0)
     }
-
-    func testUnsupportedLimitIsRefusedByName() throws {
-        try limited(["true"], id: "hugepages", resources: ["hugepageLimits": [["pageSize": "2MB", "limit": 0]]])
-        let result = try port("run", "hugepages")
-        XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stderr, "config.json: linux.resources.hugepageLimits: not supported by this version of port-run\n")
-        XCTAssertEqual(cgroupDirectories("hugepages"), [])
-    }
 }

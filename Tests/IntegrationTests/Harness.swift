@@ -18,6 +18,9 @@ class IntegrationCase: XCTestCase {
     }
     /// The persona's probe answers (`check --json`), e.g. "ambient_capabilities": "absent (...)".
     nonisolated(unsafe) static var personaProbes: [String: String] = [:]
+    /// The cgroup layout the persona's host shows: "v1 (...)" hides the v2 tree.
+    nonisolated(unsafe) static var personaCgroups = ""
+    static var unifiedHidden: Bool { personaCgroups.hasPrefix("v1 ") }
 
     var stateRoot = ""
     var bundle = ""
@@ -84,6 +87,7 @@ class IntegrationCase: XCTestCase {
         let result = try execute(Self.binary, ["check", "--json"])
         let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
         Self.personaProbes = report["probes"] as? [String: String] ?? [:]
+        Self.personaCgroups = report["cgroups"] as? String ?? ""
     }
 
     /// Whether the suite's persona lacks a probed feature (never, natively).

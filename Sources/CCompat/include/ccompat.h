@@ -42,6 +42,10 @@ static const int32_t CC_PR_CAP_AMBIENT = 47;
 static const unsigned long CC_PR_CAP_AMBIENT_RAISE = 2;
 static const unsigned long CC_PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
+/* cgroup v2 device programs (BPF_PROG_TYPE_CGROUP_DEVICE, 4.15). */
+static const uint32_t CC_BPF_CGROUP_DEVICE = 6;
+static const uint32_t CC_BPF_F_ALLOW_MULTI = 2;
+
 int cc_errno(void);
 void cc_set_errno(int value);
 
@@ -125,5 +129,13 @@ int cc_probe_sysv_ipc(void);
 
 extern char **environ;
 char **cc_environ(void);
+
+/* bpf(2) for device programs: load `count` struct bpf_insn (the verifier's log into `log`
+   when given), attach to / query / detach from the cgroup v2 directory `cgroup_fd`.
+   The query returns how many ids it wrote, or -1. */
+int cc_bpf_load_device_program(const void *insns, uint32_t count, char *log, uint32_t log_size);
+int cc_bpf_attach_device_program(int cgroup_fd, int prog_fd, uint32_t flags);
+int cc_bpf_query_device_programs(int cgroup_fd, uint32_t *ids, uint32_t capacity);
+int cc_bpf_detach_device_program(int cgroup_fd, uint32_t prog_id);
 
 #endif

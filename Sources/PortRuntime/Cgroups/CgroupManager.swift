@@ -64,10 +64,10 @@ public struct CgroupManager: Sendable, Equatable {
 
     /// Writes each limit; a limit whose controller this host lacks is an error naming it.
     public func apply(_ resources: CgroupResources) throws(RuntimeError) {
-        if let field = resources.unsupported.first {
-            throw RuntimeError("config.json: linux.resources.\(field): not supported by this version of port-run")
-        }
         func write(_ field: String, _ candidates: [(file: String, value: String)]) throws(RuntimeError) {
+            if !candidates.contains(where: { directory(having: $0.file) != nil }) {
+                for candidate in candidates { enableUnifiedController(for: candidate.file) }
+            }
             for (file, value) in candidates {
                 guard let directory = directory(having: file) else { continue }
                 do { try Files.writeValue(directory + "/" + file, value) } catch {
@@ -107,13 +107,70 @@ public struct CgroupManager: Sendable, Equatable {
                 try write("cpu.quota", [("cpu.max", "\(quota < 0 ? "max" : String(quota)) \(period)")])
             }
         }
+        if let period = resources.realtimePeriod { try write("cpu.realtimePeriod", [("cpu.rt_period_us", String(period))]) }
+        if let runtime = resources.realtimeRuntime { try write("cpu.realtimeRuntime", [("cpu.rt_runtime_us", String(runtime))]) }
         if let cpus = resources.cpus { try write("cpu.cpus", [("cpuset.cpus", cpus), ("cpus", cpus)]) }
         if let mems = resources.mems { try write("cpu.mems", [("cpuset.mems", mems), ("mems", mems)]) }
         if let pids = resources.pidsLimit {
             try write("pids.limit", [("pids.max", pids <= 0 ? "max" : String(pids))])
         }
         try applyBlockIO(resources.blockIO, write: write)
+        for limit in resources.hugepageLimits {
+            let size = limit.pageSize, value = String(limit.limit)
+            try write("hugepageLimits", [("hugetlb.\(size).limit_in_bytes", value), ("hugetlb.\(size).max", value)])
+            // The reservation limit (5.7) also counts pages reserved but not yet touched.
+            if directory(having: "hugetlb.\(size).rsvd.limit_in_bytes") ?? directory(having: "hugetlb.\(size).rsvd.max") != nil {
+                try write("hugepageLimits", [("hugetlb.\(size).rsvd.limit_in_bytes", value), ("hugetlb.\(size).rsvd.max", value)])
+            }
+        }
+        if let classID = resources.networkClassID { try write("network.classID", [("net_cls.classid", String(classID))]) }
+        for line in resources.networkPriorities { try write("network.priorities", [("net_prio.ifpriomap", line)]) }
+        for line in resources.rdmaLimits { try write("rdma", [("rdma.max", line)]) }
+        try applyUnified(resources.unified)
         try applyDevices(resources.devices)
+    }
+
+    /// `unified`: files of the v2 directory, written as given; a file this host lacks is an
+    /// error naming it, as for every other limit.
+    private func applyUnified(_ files: [String: String]) throws(RuntimeError) {
+        guard !files.isEmpty else { return }
+        guard let directory = unifiedDirectory else {
+            throw RuntimeError("linux.resources.unified: this host has no cgroup v2 hierarchy")
+        }
+        for (file, value) in files.sorted(by: { $0.key < $1.key }) {
+            if !Files.exists(directory + "/" + file) { enableUnifiedController(for: file) }
+            guard Files.exists(directory + "/" + file) else {
+                throw RuntimeError("linux.resources.unified.\(file): no such file in the container's cgroup v2 directory")
+            }
+            do { try Files.writeValue(directory + "/" + file, value) } catch {
+                throw RuntimeError("linux.resources.unified.\(file): \(error.message)")
+            }
+        }
+    }
+
+    /// A v2 controller's files appear only where every ancestor lists it in
+    /// cgroup.subtree_control; hosts leave most off, so it is turned on when a limit needs
+    /// it (as runc does), from the top down. A controller bound to v1 is not offered there.
+    private func enableUnifiedController(for file: String) {
+        guard let directory = unifiedDirectory, let dot = file.firstIndex(of: "."), file[..<dot] != "cgroup" else { return }
+        let controller = String(file[..<dot])
+        var ancestors: [String] = []
+        var current = directory
+        while let slash = current.lastIndex(of: "/"), slash != current.startIndex {
+            current = String(current[..<slash])
+            guard Files.exists(current + "/cgroup.controllers") else { break }
+            ancestors.append(current)
+        }
+        for ancestor in ancestors.reversed() {
+            let offered = (try? Files.readString(ancestor + "/cgroup.controllers")) ?? ""
+            guard offered.split(whereSeparator: \.isWhitespace).contains(Substring(controller)) else { return }
+            let enabled = (try? Files.readString(ancestor + "/cgroup.subtree_control")) ?? ""
+            if enabled.split(whereSeparator: \.isWhitespace).contains(Substring(controller)) { continue }
+            do { try Files.writeValue(ancestor + "/cgroup.subtree_control", "+" + controller) } catch {
+                Log.debug("enable \(controller) in \(ancestor): \(error.message)")
+                return
+            }
+        }
     }
 
     /// v1 blkio files or v2 io.weight / io.max.
@@ -139,13 +196,19 @@ public struct CgroupManager: Sendable, Equatable {
         }
     }
 
-    /// v1 devices controller: deny all, then the rules in order. Without a devices
-    /// controller (cgroup v2 needs eBPF, not done yet; GKI kernels have none) the rules
-    /// cannot be enforced: that is said once, loudly.
+    /// The v1 devices controller where the host has one; else, on v2, a device program.
+    /// Where neither works (GKI kernels have no device cgroup, old ones no cgroup BPF) the
+    /// rules cannot be enforced: that is said once, loudly, and the container still runs.
     private func applyDevices(_ rules: [CgroupResources.DeviceRule]) throws(RuntimeError) {
         guard !rules.isEmpty else { return }
         guard let directory = directory(having: "devices.deny") else {
-            Log.warning("linux.resources.devices: no devices cgroup controller on this host; device rules are not enforced")
+            guard let unified = unifiedDirectory else {
+                Log.warning("linux.resources.devices: no devices cgroup controller on this host; device rules are not enforced")
+                return
+            }
+            do { try DeviceFilter.attach(rules, to: unified) } catch {
+                Log.warning("linux.resources.devices: \(error.message); device rules are not enforced")
+            }
             return
         }
         for rule in rules {

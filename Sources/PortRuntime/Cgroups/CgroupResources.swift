@@ -12,8 +12,24 @@ public struct CgroupResources: Sendable, Equatable {
     public var cpus: String?
     public var mems: String?
     public var pidsLimit: Int64?
+    public var realtimeRuntime: Int64?
+    public var realtimePeriod: UInt64?
     public var devices: [DeviceRule] = []
     public var blockIO = BlockIO()
+    /// Page size as the kernel names it ("2MB") and the limit in bytes.
+    public var hugepageLimits: [HugepageLimit] = []
+    public var networkClassID: UInt32?
+    /// net_prio.ifpriomap lines: "eth0 5".
+    public var networkPriorities: [String] = []
+    /// rdma.max lines: "mlx5_0 hca_handle=2 hca_object=2000".
+    public var rdmaLimits: [String] = []
+    /// cgroup v2 files and their values, written as given.
+    public var unified: [String: String] = [:]
+
+    public struct HugepageLimit: Sendable, Equatable {
+        public var pageSize: String
+        public var limit: UInt64
+    }
 
     /// `blockIO`, zero meaning unset (docker always sends `"weight": 0`, as runc expects).
     public struct BlockIO: Sendable, Equatable {
@@ -23,8 +39,6 @@ public struct CgroupResources: Sendable, Equatable {
         public var weightDevices: [String] = []
         public var throttles: [String: [String]] = [:]
     }
-    /// Fields decoded but not applied by this version; set ones are refused by name.
-    public var unsupported: [String] = []
     /// memory.kernel was set: ignored, with a warning when the container is created.
     public var ignoredKernelMemory = false
 
@@ -62,9 +76,8 @@ public struct CgroupResources: Sendable, Equatable {
             cpuPeriod = try cpu.integer("period")
             cpus = try cpu.string("cpus").flatMap { $0.isEmpty ? nil : $0 }
             mems = try cpu.string("mems").flatMap { $0.isEmpty ? nil : $0 }
-            for key in ["realtimeRuntime", "realtimePeriod"] where try cpu.integer(key, as: Int64.self).map({ $0 != 0 }) == true {
-                unsupported.append("cpu.\(key)")
-            }
+            realtimeRuntime = try cpu.integer("realtimeRuntime").flatMap { $0 == 0 ? nil : $0 }
+            realtimePeriod = try cpu.integer("realtimePeriod").flatMap { $0 == 0 ? nil : $0 }
         }
         if let pids = try json.member("pids") { pidsLimit = try pids.integer("limit") }
         devices = try (json.member("devices")?.elements() ?? []).map { rule throws(SpecError) in
@@ -87,15 +100,40 @@ public struct CgroupResources: Sendable, Equatable {
                 }
             }
         }
-        for key in ["hugepageLimits", "network", "rdma", "unified"] {
-            guard let field = try json.member(key) else { continue }
-            let empty: Bool
-            switch field.value {
-            case .array(let items): empty = items.isEmpty
-            case .object(let members): empty = members.isEmpty
-            default: empty = false
+        for entry in try json.member("hugepageLimits")?.elements() ?? [] {
+            let pageSize = try entry.requiredMember("pageSize").string()
+            // The size becomes part of a file name: digits and a unit, nothing else.
+            guard pageSize.utf8.contains(where: { $0 >= 48 && $0 <= 57 }),
+                  pageSize.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "K") || $0 == UInt8(ascii: "M")
+                                             || $0 == UInt8(ascii: "G") || $0 == UInt8(ascii: "B") }) else {
+                throw try entry.requiredMember("pageSize").fail("\"\(pageSize)\" is no page size (like \"2MB\" or \"1GB\")")
             }
-            if !empty { unsupported.append(key) }
+            hugepageLimits.append(HugepageLimit(pageSize: pageSize, limit: try entry.requiredMember("limit").integer(UInt64.self)))
+        }
+        if let network = try json.member("network") {
+            networkClassID = try network.integer("classID")
+            for entry in try network.member("priorities")?.elements() ?? [] {
+                let name = try entry.requiredMember("name").string()
+                guard !name.isEmpty, !name.utf8.contains(where: { $0 <= 32 }) else {
+                    throw try entry.requiredMember("name").fail("\"\(name)\" is no interface name")
+                }
+                networkPriorities.append("\(name) \(try entry.requiredMember("priority").integer(UInt32.self))")
+            }
+        }
+        if let rdma = try json.member("rdma") {
+            for (device, _) in try rdma.object().sorted(by: { $0.key < $1.key }) {
+                let limits = try rdma.requiredMember(device)
+                var line = device
+                if let handles = try limits.integer("hcaHandles", as: UInt32.self) { line += " hca_handle=\(handles)" }
+                if let objects = try limits.integer("hcaObjects", as: UInt32.self) { line += " hca_object=\(objects)" }
+                if line != device { rdmaLimits.append(line) }
+            }
+        }
+        if let files = try json.member("unified") {
+            unified = try files.stringMap()
+            for key in unified.keys where key.isEmpty || key.utf8.contains(UInt8(ascii: "/")) || key == "." || key == ".." {
+                throw files.fail("\"\(key)\" is no cgroup file name")
+            }
         }
     }
 

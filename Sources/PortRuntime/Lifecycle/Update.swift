@@ -9,6 +9,8 @@ public struct UpdateOptions: Sendable {
     public var cpuShares: UInt64?
     public var cpuQuota: Int64?
     public var cpuPeriod: UInt64?
+    public var realtimePeriod: UInt64?
+    public var realtimeRuntime: Int64?
     public var cpusetCpus: String?
     public var cpusetMems: String?
     public var pidsLimit: Int64?
@@ -47,6 +49,8 @@ extension Lifecycle {
         if let value = options.cpuShares { resources.cpuShares = value }
         if let value = options.cpuQuota { resources.cpuQuota = value }
         if let value = options.cpuPeriod { resources.cpuPeriod = value }
+        if let value = options.realtimePeriod { resources.realtimePeriod = value }
+        if let value = options.realtimeRuntime { resources.realtimeRuntime = value }
         if let value = options.cpusetCpus { resources.cpus = value }
         if let value = options.cpusetMems { resources.mems = value }
         if let value = options.pidsLimit { resources.pidsLimit = value }
