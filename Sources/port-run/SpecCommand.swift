@@ -15,6 +15,8 @@ enum SpecCommand {
 
         Options:
           -b, --bundle DIR        bundle directory (default: current directory)
+          --rootless              for a user who is not root: a user namespace mapping
+                                  their uid and gid to root, host network and /sys, no limits
 
         """
 
@@ -26,7 +28,7 @@ enum SpecCommand {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         if fd < 0 { throw RuntimeError.system("create \(path)", errno: errno) }
         defer { close(fd) }
-        try Files.writeAll(fd: fd, Array(DefaultSpec.render().utf8), path: path)
+        try Files.writeAll(fd: fd, Array(DefaultSpec.render(rootless: parsed.isSet("rootless") ? (getuid(), getgid()) : nil).utf8), path: path)
         return 0
     }
 }

@@ -19,6 +19,14 @@ public struct HostFacts: Sendable, Equatable {
 
     public func has(_ probe: String) -> Bool { probes[probe]?.isPresent ?? false }
 
+    /// Not root of the host: another user, or root of a user namespace (rootless podman runs
+    /// its runtime there). Such a caller cannot make cgroups or device nodes of the host.
+    public static var isRootless: Bool {
+        if geteuid() != 0 { return true }
+        let map = (try? Files.readString("/proc/self/uid_map")) ?? ""
+        return map.split(whereSeparator: \.isWhitespace) != ["0", "0", "4294967295"]
+    }
+
     public static func currentOverrides() -> Set<String> {
         guard let raw = getenv("PORT_RUN_TEST_OVERRIDES") else { return [] }
         return Set(String(decoding: Array(UnsafeBufferPointer(start: raw, count: strlen(raw))).map { UInt8(bitPattern: $0) },

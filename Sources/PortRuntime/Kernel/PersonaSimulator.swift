@@ -18,7 +18,9 @@ public enum PersonaSimulator {
 
     public static func exec(_ persona: Persona, command: [String]) throws(RuntimeError) -> Never {
         guard let context = seccomp_init(0x7FFF_0000) else { throw RuntimeError("seccomp: cannot create a filter") }
-        _ = seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, 0)
+        // Root loads it without no_new_privs, so that setuid helpers still work under it; a
+        // user who is not root may load a filter only with no_new_privs set.
+        _ = seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, geteuid() == 0 ? 0 : 1)
         for (name, action) in persona.missing.sorted(by: { $0.key < $1.key }) {
             let number = seccomp_syscall_resolve_name(name)
             guard number >= 0 else { continue }  // this architecture never had it

@@ -66,15 +66,28 @@ public enum Probes {
         ("keyrings", { cc_probe_keyrings() }),
         ("sysv_ipc", { cc_probe_sysv_ipc() }),
         // Namespaces last: the probe child enters each one it creates.
-        ("mount_namespace", { cc_probe_unshare(CC_CLONE_NEWNS) }),
-        ("uts_namespace", { cc_probe_unshare(CC_CLONE_NEWUTS) }),
-        ("pid_namespace", { cc_probe_unshare(CC_CLONE_NEWPID) }),
-        ("network_namespace", { cc_probe_unshare(CC_CLONE_NEWNET) }),
-        ("cgroup_namespace", { cc_probe_unshare(CC_CLONE_NEWCGROUP) }),
-        ("ipc_namespace", { cc_probe_unshare(CC_CLONE_NEWIPC) }),
-        ("time_namespace", { cc_probe_unshare(CC_CLONE_NEWTIME) }),
-        ("user_namespace", { cc_probe_unshare(CC_CLONE_NEWUSER) }),
+        ("mount_namespace", { namespaceProbe(CC_CLONE_NEWNS) }),
+        ("uts_namespace", { namespaceProbe(CC_CLONE_NEWUTS) }),
+        ("pid_namespace", { namespaceProbe(CC_CLONE_NEWPID) }),
+        ("network_namespace", { namespaceProbe(CC_CLONE_NEWNET) }),
+        ("cgroup_namespace", { namespaceProbe(CC_CLONE_NEWCGROUP) }),
+        ("ipc_namespace", { namespaceProbe(CC_CLONE_NEWIPC) }),
+        ("time_namespace", { namespaceProbe(CC_CLONE_NEWTIME) }),
+        ("user_namespace", { namespaceProbe(CC_CLONE_NEWUSER) }),
     ]
+
+    /// A user who is not root makes namespaces only inside a user namespace of their own
+    /// (rootless): the probe child enters one, mapped to its own ids, before the first.
+    private static func namespaceProbe(_ flag: Int32) -> Int32 {
+        if geteuid() != 0 {
+            let uid = getuid(), gid = getgid()
+            guard cc_unshare(CC_CLONE_NEWUSER) == 0 else { return errno }
+            try? Files.writeValue("/proc/self/setgroups", "deny")
+            try? Files.writeValue("/proc/self/uid_map", "0 \(uid) 1")
+            try? Files.writeValue("/proc/self/gid_map", "0 \(gid) 1")
+        }
+        return cc_probe_unshare(flag)
+    }
 
     /// Runs every probe in a forked child that reports over a pipe. A probe killed by
     /// SIGSYS only ends that child: it counts as trapped, and a new child goes on with the

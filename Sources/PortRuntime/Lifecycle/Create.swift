@@ -167,11 +167,16 @@ extension Lifecycle {
     /// nil means no cgroups: disabled by the caller, or no hierarchy on this host (then said
     /// once, and a spec that sets limits is refused rather than run without them).
     func planCgroups(_ spec: Spec, id: String, resources: CgroupResources) throws(RuntimeError) -> CgroupManager? {
-        let layout = cgroupsEnabled ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
+        var layout = cgroupsEnabled ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
+        if cgroupsEnabled && HostFacts.isRootless {
+            // Rootless: only hierarchies delegated to this user (a writable own cgroup) serve.
+            layout.hierarchies.removeAll { access($0.ownDirectory, W_OK) != 0 }
+        }
         if layout.hierarchies.isEmpty {
             let nonDevice = { var copy = resources; copy.devices = []; return copy }()
             if !nonDevice.isEmpty {
-                throw RuntimeError("config.json: linux.resources: limits need cgroups, and \(cgroupsEnabled ? "this host has no cgroup hierarchy" : "cgroups are disabled")")
+                let reason = !cgroupsEnabled ? "cgroups are disabled" : HostFacts.isRootless ? "no cgroup is delegated to this user" : "this host has no cgroup hierarchy"
+                throw RuntimeError("config.json: linux.resources: limits need cgroups, and \(reason)")
             }
             Log.debug("running without cgroups (\(cgroupsEnabled ? "no cgroup hierarchy found" : "--cgroup-manager disabled"))")
             return nil

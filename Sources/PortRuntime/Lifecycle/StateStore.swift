@@ -12,8 +12,11 @@ public struct StateStore: Sendable {
     public static let defaultRoot = "/run/port-run"
 
     /// /run/port-run where /run is a writable directory; Android has no /run, so there the
-    /// state goes under Termux's $PREFIX/var/run, or $TMPDIR, as a last resort /tmp.
-    public static func defaultRoot(environment: (String) -> String?, isWritableDirectory: (String) -> Bool) -> String {
+    /// state goes under Termux's $PREFIX/var/run, or $TMPDIR, as a last resort /tmp. A user
+    /// who is not root keeps it in $XDG_RUNTIME_DIR, as rootless runc does.
+    public static func defaultRoot(environment: (String) -> String?, isWritableDirectory: (String) -> Bool,
+                                   unprivileged: Bool = false) -> String {
+        if unprivileged, let runtime = environment("XDG_RUNTIME_DIR"), !runtime.isEmpty { return runtime + "/port-run" }
         if isWritableDirectory("/run") { return defaultRoot }
         if let prefix = environment("PREFIX"), !prefix.isEmpty { return prefix + "/var/run/port-run" }
         if let temporary = environment("TMPDIR"), !temporary.isEmpty { return temporary + "/port-run" }
@@ -22,7 +25,7 @@ public struct StateStore: Sendable {
 
     public static func hostDefaultRoot() -> String {
         defaultRoot(environment: { name in getenv(name).map { String(cString: $0) } },
-                    isWritableDirectory: { Files.isDirectory($0) && access($0, W_OK) == 0 })
+                    isWritableDirectory: { Files.isDirectory($0) && access($0, W_OK) == 0 }, unprivileged: geteuid() != 0)
     }
     public let root: String
 

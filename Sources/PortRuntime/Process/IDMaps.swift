@@ -7,18 +7,23 @@ import Android
 #endif
 import CCompat
 
-/// User namespaces: the parent writes the child's uid_map and gid_map (no newuidmap: the
-/// runtime is root); the child makes the namespace and then its pid namespace inside it.
+/// User namespaces: the parent writes the child's uid_map and gid_map (no newuidmap); the
+/// child makes the namespace and then its pid namespace inside it.
 enum IDMaps {
     static func write(_ linux: Spec.Linux, to pid: pid_t) throws(RuntimeError) {
         func lines(_ mappings: [Spec.IDMapping]) -> String {
             mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
         }
+        let unprivileged = geteuid() != 0
         do {
             try Files.writeValue("/proc/\(pid)/uid_map", lines(linux.uidMappings))
+            // The kernel lets a user who is not root map a gid only once setgroups is off
+            // for good in that namespace (else dropping a group could grant access).
+            if unprivileged { try Files.writeValue("/proc/\(pid)/setgroups", "deny") }
             try Files.writeValue("/proc/\(pid)/gid_map", lines(linux.gidMappings))
         } catch {
-            throw RuntimeError("write the user namespace's id mappings: \(error.message)")
+            let hint = unprivileged && error.errno == EPERM ? " (a user who is not root can map only their own uid and gid, one id each)" : ""
+            throw RuntimeError("write the user namespace's id mappings: \(error.message)\(hint)")
         }
     }
 

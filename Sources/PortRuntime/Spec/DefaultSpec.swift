@@ -3,12 +3,47 @@
 public enum DefaultSpec {
     public static let ociVersion = "1.3.0"
 
-    public static func render(args: [String] = ["sh"], terminal: Bool = true) -> String {
+    /// `rootless` (runc's `spec --rootless`): the caller's uid and gid become root of a user
+    /// namespace; the host's network and /sys are kept (sysfs cannot be mounted without a
+    /// network namespace the user owns), and no limits are set, as no cgroup may be writable.
+    public static func render(args: [String] = ["sh"], terminal: Bool = true, rootless: (uid: UInt32, gid: UInt32)? = nil) -> String {
         let capabilities: JSONOutput = .array(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"].map(JSONOutput.string))
         func mount(_ destination: String, _ type: String, _ source: String, _ options: [String]) -> JSONOutput {
             .object([("destination", .string(destination)), ("type", .string(type)), ("source", .string(source)),
                      ("options", .array(options.map(JSONOutput.string)))])
         }
+        func rootMapping(_ host: UInt32) -> JSONOutput {
+            .array([.object([("containerID", .int(0)), ("hostID", .int(Int64(host))), ("size", .int(1))])])
+        }
+        var mounts: [JSONOutput] = [
+            mount("/proc", "proc", "proc", []),
+            mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
+            mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
+            mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+        ]
+        var namespaces = ["pid", "network", "ipc", "uts", "mount", "cgroup"]
+        var linux: [(String, JSONOutput)] = [
+            ("resources", .object([("devices", .array([.object([("allow", .bool(false)), ("access", .string("rwm"))])]))])),
+        ]
+        if let rootless {
+            // gid 5 (tty) is not mapped; sysfs needs a network namespace the user owns.
+            mounts[2] = mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"])
+            mounts.removeLast(2)
+            mounts.append(mount("/sys", "none", "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"]))
+            namespaces.removeAll { $0 == "network" }
+            namespaces.append("user")
+            linux = [("uidMappings", rootMapping(rootless.uid)), ("gidMappings", rootMapping(rootless.gid))]
+        }
+        linux += [
+            ("namespaces", .array(namespaces.map { .object([("type", .string($0))]) })),
+            ("maskedPaths", .array(["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                                    "/proc/scsi"].map(JSONOutput.string))),
+            ("readonlyPaths", .array(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map(JSONOutput.string))),
+        ]
         let spec: JSONOutput = .object([
             ("ociVersion", .string(ociVersion)),
             ("process", .object([
@@ -24,23 +59,8 @@ public enum DefaultSpec {
             ])),
             ("root", .object([("path", .string("rootfs")), ("readonly", .bool(true))])),
             ("hostname", .string("port-run")),
-            ("mounts", .array([
-                mount("/proc", "proc", "proc", []),
-                mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
-                mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-                mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-                mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
-                mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
-                mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]),
-            ])),
-            ("linux", .object([
-                ("resources", .object([("devices", .array([.object([("allow", .bool(false)), ("access", .string("rwm"))])]))])),
-                ("namespaces", .array(["pid", "network", "ipc", "uts", "mount", "cgroup"].map { .object([("type", .string($0))]) })),
-                ("maskedPaths", .array(["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-                                        "/proc/scsi"].map(JSONOutput.string))),
-                ("readonlyPaths", .array(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map(JSONOutput.string))),
-            ])),
+            ("mounts", .array(mounts)),
+            ("linux", .object(linux)),
         ])
         return spec.render(indent: 1).replacingTabs() + "\n"
     }
