@@ -189,3 +189,8 @@ int cc_recv_fd(int sock, void *data, size_t len, int *fd_out) {
 }
 
 char **cc_environ(void) { return environ; }
+
+int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags) {
+    struct { unsigned short len; const void *filter; } program = {count, filter};
+    return (int)syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &program);
+}

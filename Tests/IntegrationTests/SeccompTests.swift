@@ -111,6 +111,48 @@ final class SeccompAgentTests: IntegrationCase {
         XCTAssertEqual((state["state"] as? [String: Any])?["id"] as? String, "agent")
     }
 
+    /// WAIT_KILLABLE_RECV (5.19; loaded by port-run itself, as libseccomp 2.5 cannot): a
+    /// signal that comes while the agent holds the notification does not cancel it. The
+    /// same run without the flag is the control: there the signal does cancel it. A kernel
+    /// without the flag runs the container without it, with a warning.
+    func testWaitKillableRecvKeepsTheNotificationThroughASignal() throws {
+        let lacking = Self.personaLacks("seccomp_wait_killable_recv")
+        let base = (stateRoot as NSString).deletingLastPathComponent
+        var outlived: [Bool] = []
+        for (id, flags) in [("killable", ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]), ("plain", [])] {
+            let socketPath = "/tmp/port-run-agent-\(getpid())-\(id).sock", report = base + "/agent-\(id).json"
+            defer { unlink(socketPath); unlink(socketPath + ".ready") }
+            let agent = Process()
+            agent.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            agent.arguments = [Self.repo + "/Tests/IntegrationTests/Agents/seccomp-agent.py", socketPath, report, "signal"]
+            try agent.run()
+            defer { if agent.isRunning { agent.terminate() } }
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath + ".ready") { usleep(10_000) }
+            // cd is the shell's own chdir, made by the process that has the SIGUSR1 handler.
+            try writeConfig(["sh", "-c", "trap 'echo signalled' USR1; cd /tmp 2>/dev/null; echo done"]) { config in
+                var linux = config["linux"] as! [String: Any]
+                linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW", "listenerPath": socketPath, "flags": flags,
+                                    "syscalls": [["names": ["chdir"], "action": "SCMP_ACT_NOTIFY"]]]
+                config["linux"] = linux
+            }
+            let result: Result
+            do { result = try port("run", id) } catch {
+                agent.terminate()
+                throw error
+            }
+            if lacking && !flags.isEmpty {
+                XCTAssertTrue(result.stderr.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV dropped: this kernel lacks it (Linux 5.19)"), result.stderr)
+            } else {
+                XCTAssertEqual(result.stderr, "", id)
+            }
+            XCTAssertTrue(result.stdout.hasSuffix("done\n"), "\(id): \(result.stdout)")
+            for _ in 0..<500 where agent.isRunning { usleep(10_000) }
+            let seen = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any] ?? [:]
+            outlived.append(seen["validAfterSignal"] as? Bool ?? false)
+        }
+        XCTAssertEqual(outlived, [!lacking, false], "with the flag the notification outlives the signal, without it it does not")
+    }
+
     func testNotifyWithoutAListenerIsRefusedByField() throws {
         try writeConfig(["true"]) { config in
             var linux = config["linux"] as! [String: Any]

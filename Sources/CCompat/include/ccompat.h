@@ -122,6 +122,9 @@ int cc_probe_fsopen(void);
 int cc_probe_mount_setattr(void);
 int cc_probe_unshare(int flag);
 int cc_probe_seccomp_flag(unsigned int flag);
+/* seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) of `count` struct sock_filter: for flags
+   this libseccomp cannot set. Returns the listener fd with NEW_LISTENER, else 0; -1 on error. */
+int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags);
 int cc_probe_seccomp_action(uint32_t action);
 int cc_probe_ambient(void);
 int cc_probe_keyrings(void);

@@ -61,6 +61,8 @@ public enum Probes {
         ("seccomp_log", { cc_probe_seccomp_flag(2) }),
         ("seccomp_spec_allow", { cc_probe_seccomp_flag(4) }),
         ("seccomp_new_listener", { cc_probe_seccomp_flag(8) }),
+        // WAIT_KILLABLE_RECV is valid only with NEW_LISTENER.
+        ("seccomp_wait_killable_recv", { cc_probe_seccomp_flag(0x28) }),
         ("seccomp_action_log", { cc_probe_seccomp_action(0x7FFC_0000) }),
         ("ambient_capabilities", { cc_probe_ambient() }),
         ("keyrings", { cc_probe_keyrings() }),

@@ -23,6 +23,9 @@ public struct Strategy: Sendable, Equatable {
     public var seccompLogAction: Bool = true
     /// SECCOMP_FILTER_FLAG_NEW_LISTENER (5.0): SCMP_ACT_NOTIFY and seccomp agents.
     public var seccompNotify: Bool = true
+    /// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19): once the agent has a notification,
+    /// only a fatal signal ends the wait.
+    public var seccompWaitKillable: Bool = true
 
     public init(fdClosing: FdClosing, sessionKeyring: Bool = true, spawnIntoCgroup: Bool = false) {
         self.fdClosing = fdClosing
@@ -38,6 +41,7 @@ public struct Strategy: Sendable, Equatable {
         spawnIntoCgroup = facts.has("clone_into_cgroup")
         seccompLogAction = facts.has("seccomp_action_log")
         seccompNotify = facts.has("seccomp_new_listener")
+        seccompWaitKillable = facts.has("seccomp_wait_killable_recv")
     }
 
     /// The profile as this kernel can load it: LOG becomes ALLOW where the kernel has no LOG
@@ -46,6 +50,17 @@ public struct Strategy: Sendable, Equatable {
         guard var profile else { return nil }
         if profile.usesNotify && !seccompNotify {
             throw RuntimeError("config.json: linux.seccomp: this kernel cannot hand seccomp notifications to an agent (SCMP_ACT_NOTIFY needs SECCOMP_FILTER_FLAG_NEW_LISTENER, Linux 5.0)")
+        }
+        let waitKillable = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+        if profile.flags.contains(waitKillable) && (!profile.usesNotify || !seccompWaitKillable) {
+            // Only a change in how signals interrupt a wait on the agent, never a security
+            // boundary: an old kernel runs the container without it, and says so.
+            if profile.usesNotify {
+                Log.warning("linux.seccomp.flags: \(waitKillable) dropped: this kernel lacks it (Linux 5.19)")
+            } else {
+                Log.debug("linux.seccomp.flags: \(waitKillable) dropped: it applies only to SCMP_ACT_NOTIFY rules")
+            }
+            profile.flags.removeAll { $0 == waitKillable }
         }
         if !seccompLogAction {
             let log = SeccompProfile.log, allow = SeccompProfile.allow

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 import CSeccomp
 
 /// Builds and loads the filter with libseccomp, in the init stage just before the process
@@ -23,7 +24,8 @@ enum SeccompFilter {
             let result = seccomp_arch_add(context, token)
             if result != 0 && result != -EEXIST { throw RuntimeError("seccomp: add architecture \(name): \(errnoText(-result))") }
         }
-        for flag in profile.flags {
+        let waitKillable = profile.flags.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+        for flag in profile.flags where !waitKillable {
             let attribute: scmp_filter_attr
             switch flag {
             case "SECCOMP_FILTER_FLAG_LOG": attribute = SCMP_FLTATR_CTL_LOG
@@ -40,11 +42,34 @@ enum SeccompFilter {
                 try add(rule, syscall: number, context: context, name: name)
             }
         }
+        if waitKillable { return try loadItself(context, flags: profile.flags) }
         let result = seccomp_load(context)
         if result != 0 { throw RuntimeError("seccomp: load the filter: \(errnoText(-result))") }
         guard profile.usesNotify else { return nil }
         let listener = seccomp_notify_fd(context)
         if listener < 0 { throw RuntimeError("seccomp: get the listener of SCMP_ACT_NOTIFY: \(errnoText(-listener))") }
+        return listener
+    }
+
+    /// libseccomp 2.5 cannot set WAIT_KILLABLE_RECV (5.19): the program it compiled is loaded
+    /// with seccomp(2) directly, with every flag asked for (the strategy kept this flag only
+    /// where the kernel has it and a rule notifies). TSYNC is left out: it cannot go with a
+    /// listener, and this process has one thread.
+    private static func loadItself(_ context: scmp_filter_ctx, flags names: [String]) throws(RuntimeError) -> Int32 {
+        let buffer = cc_memfd_create("seccomp-program", CC_MFD_CLOEXEC)
+        guard buffer >= 0 else { throw RuntimeError.system("seccomp: memfd for the program", errno: errno) }
+        defer { close(buffer) }
+        let exported = seccomp_export_bpf(context, buffer)
+        if exported != 0 { throw RuntimeError("seccomp: compile the filter: \(errnoText(-exported))") }
+        let size = Int(lseek(buffer, 0, SEEK_CUR))
+        var program = [UInt8](repeating: 0, count: size)
+        let read = program.withUnsafeMutableBytes { pread(buffer, $0.baseAddress, size, 0) }
+        guard read == size, size % 8 == 0, size / 8 <= Int(UInt16.max) else { throw RuntimeError("seccomp: the compiled filter could not be read back") }
+        var flags: UInt32 = 0x8 | 0x20  // NEW_LISTENER | WAIT_KILLABLE_RECV
+        if names.contains("SECCOMP_FILTER_FLAG_LOG") { flags |= 0x2 }
+        if names.contains("SECCOMP_FILTER_FLAG_SPEC_ALLOW") { flags |= 0x4 }
+        let listener = program.withUnsafeBytes { cc_seccomp_set_filter($0.baseAddress, UInt16(size / 8), flags) }
+        guard listener >= 0 else { throw RuntimeError("seccomp: load the filter: \(errnoText(errno))") }
         return listener
     }
 

@@ -31,7 +31,8 @@ public struct SeccompProfile: Sendable, Equatable {
         "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4, "SCMP_CMP_GE": 5,
         "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
     ]
-    static let knownFlags: Set<String> = ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"]
+    static let knownFlags: Set<String> = ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC",
+                                          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
     static let eperm: UInt32 = 1
 
     /// The kernel's SECCOMP_RET_* encoding of an OCI action (errno in the low 16 bits).
