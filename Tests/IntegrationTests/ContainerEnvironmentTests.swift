@@ -190,4 +190,27 @@ final class EngineCompatibilityTests: IntegrationCase {
         XCTAssertTrue(table.stdout.contains("sleep 1000"), table.stdout)
         XCTAssertEqual(table.stdout.split(separator: "\n").count, 3)
     }
+
+    /// Neither AppArmor nor SELinux is active here: the labels are ignored, said at debug
+    /// level, and the container runs; under an active LSM they would be applied instead.
+    func testLabelsOfAnInactiveLSMAreIgnoredAndSaid() throws {
+        let lsms = (try? String(contentsOfFile: "/sys/kernel/security/lsm", encoding: .utf8)) ?? ""
+        guard !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce"), !lsms.contains("apparmor") else {
+            throw XCTSkip("an LSM is active here: the labels would be applied")
+        }
+        try writeConfig(["echo", "ran"]) { config in
+            var process = config["process"] as! [String: Any]
+            process["apparmorProfile"] = "docker-default"
+            process["selinuxLabel"] = "system_u:system_r:container_t:s0:c1,c2"
+            config["process"] = process
+            var linux = config["linux"] as! [String: Any]
+            linux["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2"
+            config["linux"] = linux
+        }
+        let result = try port("--debug", "run", "labelled")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "ran\n")
+        XCTAssertTrue(result.stderr.contains(#"process.apparmorProfile \"docker-default\" ignored: AppArmor is not active on this host"#), result.stderr)
+        XCTAssertTrue(result.stderr.contains("process.selinuxLabel") && result.stderr.contains("linux.mountLabel"), result.stderr)
+    }
 }

@@ -10,6 +10,35 @@ final class RootfsBuilderTests: XCTestCase {
         RootfsBuilder(spec: spec, rootfs: "/b/rootfs", bundle: "/b", system: system, cgroups: cgroups)
     }
 
+    /// SELinux in use: filesystems without xattrs get the mount label as `context=`, quoted
+    /// for its commas; proc and mqueue do not, nor does any bind.
+    func testMountLabelBecomesTheContextOfTmpfsAndDevpts() throws {
+        let system = FakeMountSystem()
+        system.kinds["/host/data"] = .directory
+        let label = "system_u:object_r:container_file_t:s0:c1,c2"
+        let mounts = #"[{"destination":"/proc","type":"proc"},{"destination":"/dev","type":"tmpfs","options":["mode=755"]},"# +
+            #"{"destination":"/dev/pts","type":"devpts","options":["newinstance"]},{"destination":"/dev/mqueue","type":"mqueue"},"# +
+            #"{"destination":"/data","type":"bind","source":"/host/data","options":["rbind"]}]"#
+        try RootfsBuilder(spec: try spec(mounts: mounts), rootfs: "/b/rootfs", bundle: "/b", system: system,
+                          cgroups: CgroupLayout(hierarchies: []), mountLabel: label).mountAll()
+        XCTAssertEqual(system.calls.filter { $0.hasPrefix("mount ") }, [
+            "mount proc /b/rootfs/proc proc 0 -",
+            "mount tmpfs /b/rootfs/dev tmpfs 0 mode=755,context=\"\(label)\"",
+            "mount devpts /b/rootfs/dev/pts devpts 0 newinstance,context=\"\(label)\"",
+            "mount mqueue /b/rootfs/dev/mqueue mqueue 0 -",
+            "mount /host/data /b/rootfs/data bind 5000 -",
+        ])
+    }
+
+    func testLabelsOfAnInactiveLSMAreDropped() throws {
+        var process = try XCTUnwrap(try spec().process)
+        process.apparmorProfile = "docker-default"
+        process.selinuxLabel = "system_u:system_r:container_t:s0"
+        // Neither LSM is active on a host without their files; such a host drops both.
+        guard !LSMLabels.appArmorActive && !LSMLabels.seLinuxActive else { throw XCTSkip("an LSM is active here") }
+        XCTAssertEqual(LSMLabels.plan(process: process, mountLabel: "system_u:object_r:container_file_t:s0"), LSMLabels())
+    }
+
     func testRootIsMadeSlaveAndBoundOntoItselfFirst() throws {
         let system = FakeMountSystem()
         try builder(try spec(), system).prepareRoot()

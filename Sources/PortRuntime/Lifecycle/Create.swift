@@ -45,13 +45,12 @@ extension Lifecycle {
         let activation = SocketActivation.inherited()
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
-        try LSMLabels.check(spec, process: process)
         let facts = HostFacts.load(cacheDirectory: store.root)
         try Strategy.checkNamespaces(spec, facts: facts)
         // Nothing has been changed yet, so a re-executed copy simply starts over.
         try protectRuntimeBinary(facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,
-                                            strategy: Strategy(facts: facts))
+                                            strategy: Strategy(facts: facts), mountLabel: spec.linux.mountLabel)
         Log.debug("config: \(bundle)/config.json, ociVersion \(spec.ociVersion), rootfs \(rootfs)")
         Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue), session keyring \(launch.strategy.sessionKeyring ? "yes" : "no")")
 

@@ -86,13 +86,16 @@ enum InitStage {
         if let domainname = spec.domainname, !domainname.isEmpty {
             try check(setdomainname(domainname, domainname.utf8.count), "setdomainname \(domainname)")
         }
-        if !request.noNewKeyring && request.launch.strategy.sessionKeyring { joinSessionKeyring(request.containerID) }
+        if !request.noNewKeyring && request.launch.strategy.sessionKeyring {
+            request.launch.labels.applyToKeyCreation()
+            joinSessionKeyring(request.containerID)
+        }
 
         let cwd = request.process.cwd
         var terminal: Int32?
         if spec.namespace(.mount) != nil {
             let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: LinuxMountSystem(),
-                                        cgroups: cgroupLayout)
+                                        cgroups: cgroupLayout, mountLabel: request.launch.labels.mountLabel)
             try builder.prepareRoot()
             try builder.mountAll()
             try builder.createDevices()

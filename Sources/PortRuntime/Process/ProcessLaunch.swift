@@ -17,17 +17,20 @@ public struct ProcessLaunch: Sendable {
     public var preserveFds: Int32
     public var strategy: Strategy
     public var seccomp: SeccompProfile?
+    /// AppArmor and SELinux labels, only those this host's LSMs will apply.
+    public var labels = LSMLabels()
 
     /// Validates capability names and the seccomp profile and builds the launch; errors name
     /// the JSON path.
     public static func make(_ process: Spec.Process, seccomp: JSONField?, preserveFds: Int32,
-                            strategy: Strategy) throws(RuntimeError) -> ProcessLaunch {
+                            strategy: Strategy, mountLabel: String? = nil) throws(RuntimeError) -> ProcessLaunch {
         let lastCap = CapabilitySets.kernelLastCap()
         do {
             let capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) }
             let profile = try SeccompProfile(seccomp)
             return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
-                                 strategy: strategy, seccomp: try strategy.adapt(profile))
+                                 strategy: strategy, seccomp: try strategy.adapt(profile),
+                                 labels: LSMLabels.plan(process: process, mountLabel: mountLabel))
         } catch let error as SpecError {
             throw RuntimeError(error.description)
         } catch let error as RuntimeError {
@@ -53,6 +56,7 @@ public struct ProcessLaunch: Sendable {
         let enteredEarly = chdir(process.cwd) == 0
         // Checked before the seccomp filter, which may well deny getcwd.
         let verifiedCwd = enteredEarly ? try ensureCwdInsideRoot() : nil
+        try labels.applyOnExec()
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
         // capabilities are dropped (as runc); with it, as late as possible.
         if let seccomp, !process.noNewPrivileges { try loadFilter(seccomp, handOver: handOver) }

@@ -17,8 +17,11 @@ public struct RootfsBuilder<System: MountSystem> {
     public let bundle: String
     public let system: System
     public let cgroups: CgroupLayout
+    /// linux.mountLabel where SELinux is in use: the `context=` of filesystems without xattrs.
+    public let mountLabel: String?
 
-    public init(spec: Spec, rootfs: String, bundle: String, system: System, cgroups: CgroupLayout) {
+    public init(spec: Spec, rootfs: String, bundle: String, system: System, cgroups: CgroupLayout, mountLabel: String? = nil) {
+        self.mountLabel = mountLabel
         self.spec = spec
         self.rootfs = rootfs
         self.bundle = bundle
@@ -57,7 +60,7 @@ public struct RootfsBuilder<System: MountSystem> {
     }
 
     private func mountOne(_ mount: Spec.Mount) throws(RuntimeError) {
-        let options = MountOptions(mount.options)
+        var options = MountOptions(mount.options)
         let destination = try SafePath.resolve(mount.destination, in: rootfs, system: system)
         if options.isBind || mount.type == "bind" {
             try bindMount(mount, options: options, destination: destination)
@@ -70,6 +73,10 @@ public struct RootfsBuilder<System: MountSystem> {
         }
         let existingMode = system.permissions(of: destination)
         try system.makeDirectories(destination, mode: 0o755)
+        // As runc: proc and sysfs take no context, mqueue keeps the policy's own label.
+        if let mountLabel, !["proc", "sysfs", "mqueue", "cgroup", "cgroup2"].contains(type) {
+            options.data.append(LSMLabels.mountOption(mountLabel))
+        }
         if type == "cgroup" || type == "cgroup2" {
             try mountCgroups(at: destination, options: options)
             return

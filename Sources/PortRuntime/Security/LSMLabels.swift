@@ -1,27 +1,84 @@
-/// process.apparmorProfile, process.selinuxLabel and linux.mountLabel. Where the LSM is not
-/// active (this is the norm on Android for distro labels, and on hosts without one) they are
-/// ignored with a debug line, as runc does; where it is active and a label is asked for,
-/// port-run refuses rather than run the container unconfined.
-enum LSMLabels {
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Android)
+import Android
+#endif
+
+/// process.apparmorProfile, process.selinuxLabel and linux.mountLabel, kept only where the
+/// LSM is active. Elsewhere they are ignored with a debug line, as runc does. On Android,
+/// SELinux is on but its policy knows no distro labels ("container_t"), so labels are off
+/// there unless PORT_RUN_LSM_LABELS=on asks for them.
+public struct LSMLabels: Sendable, Equatable {
+    public var appArmorProfile: String?
+    public var seLinuxLabel: String?
+    public var mountLabel: String?
+
+    public init(appArmorProfile: String? = nil, seLinuxLabel: String? = nil, mountLabel: String? = nil) {
+        self.appArmorProfile = appArmorProfile
+        self.seLinuxLabel = seLinuxLabel
+        self.mountLabel = mountLabel
+    }
+
     static var appArmorActive: Bool {
         ((try? Files.readString("/sys/module/apparmor/parameters/enabled")) ?? "").hasPrefix("Y")
     }
 
     static var seLinuxActive: Bool { Files.exists("/sys/fs/selinux/enforce") }
 
-    static func check(_ spec: Spec, process: Spec.Process) throws(RuntimeError) {
-        if let profile = process.apparmorProfile, !profile.isEmpty {
-            guard !appArmorActive else {
-                throw RuntimeError("config.json: process.apparmorProfile: \"\(profile)\": AppArmor profiles are not supported by this version of port-run")
-            }
+    static var labelsWanted: Bool {
+        if let choice = getenv("PORT_RUN_LSM_LABELS").map({ String(cString: $0) }) { return choice == "on" }
+        return !Files.exists("/system/build.prop")
+    }
+
+    /// The labels to apply on this host.
+    static func plan(process: Spec.Process, mountLabel: String?) -> LSMLabels {
+        func nonEmpty(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
+        var labels = LSMLabels(appArmorProfile: nonEmpty(process.apparmorProfile), seLinuxLabel: nonEmpty(process.selinuxLabel),
+                               mountLabel: nonEmpty(mountLabel))
+        guard labels != LSMLabels() else { return labels }
+        let wanted = labelsWanted
+        if let profile = labels.appArmorProfile, !(wanted && appArmorActive) {
             Log.debug("process.apparmorProfile \"\(profile)\" ignored: AppArmor is not active on this host")
+            labels.appArmorProfile = nil
         }
-        for (field, label) in [("process.selinuxLabel", process.selinuxLabel), ("linux.mountLabel", spec.linux.mountLabel)] {
-            guard let label, !label.isEmpty else { continue }
-            guard !seLinuxActive else {
-                throw RuntimeError("config.json: \(field): \"\(label)\": SELinux labels are not supported by this version of port-run")
+        if !(wanted && seLinuxActive) {
+            for (field, label) in [("process.selinuxLabel", labels.seLinuxLabel), ("linux.mountLabel", labels.mountLabel)] {
+                if let label { Log.debug("\(field) \"\(label)\" ignored: SELinux labels are not in use on this host") }
             }
-            Log.debug("\(field) \"\(label)\" ignored: SELinux is not active on this host")
+            labels.seLinuxLabel = nil
+            labels.mountLabel = nil
+        }
+        return labels
+    }
+
+    /// In the container, just before execve: the process changes domain when it executes.
+    /// The kernel checks the profile or label here, so a wrong one fails the start.
+    func applyOnExec() throws(RuntimeError) {
+        if let profile = appArmorProfile {
+            // Per-LSM attribute files (5.1) first: with several LSMs, attr/exec may be another's.
+            let path = Files.exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec"
+            do { try Files.writeValue(path, "exec " + profile) } catch {
+                throw RuntimeError("process.apparmorProfile \"\(profile)\": \(error.message)")
+            }
+        }
+        if let label = seLinuxLabel {
+            do { try Files.writeValue("/proc/self/attr/exec", label) } catch {
+                throw RuntimeError("process.selinuxLabel \"\(label)\": \(error.message)")
+            }
         }
     }
+
+    /// Before the session keyring is made: the new keyring gets the process's label, as in runc.
+    func applyToKeyCreation() {
+        guard let label = seLinuxLabel else { return }
+        if (try? Files.writeValue("/proc/self/attr/keycreate", label)) == nil {
+            Log.debug("label the session keyring \"\(label)\": \(errnoText(errno))")
+        }
+    }
+
+    /// The mount option that labels a filesystem without xattrs (tmpfs, devpts); quoted, as
+    /// MCS categories carry commas.
+    static func mountOption(_ label: String) -> String { "context=\"\(label)\"" }
 }
