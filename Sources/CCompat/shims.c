@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,4 +194,9 @@ char **cc_environ(void) { return environ; }
 int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags) {
     struct { unsigned short len; const void *filter; } program = {count, filter};
     return (int)syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &program);
+}
+
+long cc_filesystem_type(int fd) {
+    struct statfs info;
+    return fstatfs(fd, &info) == 0 ? (long)info.f_type : -1;
 }

@@ -77,6 +77,13 @@ final class CgroupLimitTests: IntegrationCase {
         XCTAssertEqual(read("/sys/fs/cgroup/unified\(parent)/files/cgroup.max.descendants"), "5")
         XCTAssertEqual(try port("delete", "--force", "files").status, 0)
 
+        // cgroup.procs would pull any host process into the container's cgroup.
+        try limited(["true"], id: "procs", resources: ["unified": ["cgroup.procs": "1"]])
+        let intrusive = try port("run", "procs")
+        XCTAssertEqual(intrusive.status, 1)
+        XCTAssertEqual(intrusive.stderr, "config.json: linux.resources.unified: \"cgroup.procs\" is not a limit: only a controller's files and cgroup.max.* may be set\n")
+        try assertNothingLeft("procs")
+
         try limited(["true"], id: "nopids", resources: ["unified": ["pids.max": "10"]])
         let refused = try port("run", "nopids")
         XCTAssertEqual(refused.status, 1)
@@ -101,6 +108,10 @@ final class CgroupLimitTests: IntegrationCase {
         let updated = try port("update", "--cpu-rt-runtime", "20000", "rt")
         XCTAssertEqual(updated.status, 0, updated.stderr)
         XCTAssertEqual(read("\(cpu)\(path)/cpu.rt_runtime_us"), "20000")
+        // A period below the current runtime is refused by the kernel until the runtime shrinks.
+        let shrunk = try port("update", "--cpu-rt-period", "15000", "--cpu-rt-runtime", "5000", "rt")
+        XCTAssertEqual(shrunk.status, 0, shrunk.stderr)
+        XCTAssertEqual([read("\(cpu)\(path)/cpu.rt_period_us"), read("\(cpu)\(path)/cpu.rt_runtime_us")], ["15000", "5000"])
         XCTAssertEqual(try port("delete", "--force", "rt").status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(cpu)\(path)"), "cgroup left behind")
     }

@@ -47,6 +47,8 @@ static const uint32_t CC_BPF_CGROUP_DEVICE = 6;
 static const uint32_t CC_BPF_F_ALLOW_MULTI = 2;
 
 int cc_errno(void);
+/* The f_type of fstatfs(2) (PROC_SUPER_MAGIC is 0x9fa0), or -1. */
+long cc_filesystem_type(int fd);
 void cc_set_errno(int value);
 
 int cc_unshare(int flags);

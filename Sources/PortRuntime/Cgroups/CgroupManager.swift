@@ -31,6 +31,13 @@ public struct CgroupManager: Sendable, Equatable {
         return CgroupManager(directories: directories)
     }
 
+    /// Whether this user may make `directory`: its nearest existing ancestor is writable.
+    static func mayCreate(_ directory: String) -> Bool {
+        var path = directory
+        while !Files.exists(path), let slash = path.lastIndex(of: "/"), slash != path.startIndex { path = String(path[..<slash]) }
+        return access(path, W_OK) == 0
+    }
+
     public func create() throws(RuntimeError) {
         for directory in directories {
             let existed = Files.isDirectory(directory)
@@ -65,8 +72,11 @@ public struct CgroupManager: Sendable, Equatable {
     /// Writes each limit; a limit whose controller this host lacks is an error naming it.
     public func apply(_ resources: CgroupResources) throws(RuntimeError) {
         func write(_ field: String, _ candidates: [(file: String, value: String)]) throws(RuntimeError) {
+            var enableFailure = ""
             if !candidates.contains(where: { directory(having: $0.file) != nil }) {
-                for candidate in candidates { enableUnifiedController(for: candidate.file) }
+                for candidate in candidates {
+                    if let failure = enableUnifiedController(for: candidate.file) { enableFailure = " (\(failure))" }
+                }
             }
             for (file, value) in candidates {
                 guard let directory = directory(having: file) else { continue }
@@ -75,7 +85,7 @@ public struct CgroupManager: Sendable, Equatable {
                 }
                 return
             }
-            throw RuntimeError("linux.resources.\(field): no cgroup controller on this host has \(candidates.map(\.file).joined(separator: " or "))")
+            throw RuntimeError("linux.resources.\(field): no cgroup controller on this host has \(candidates.map(\.file).joined(separator: " or "))\(enableFailure)")
         }
         if let limit = resources.memoryLimit {
             try write("memory.limit", [("memory.limit_in_bytes", String(limit)), ("memory.max", limit < 0 ? "max" : String(limit))])
@@ -107,8 +117,7 @@ public struct CgroupManager: Sendable, Equatable {
                 try write("cpu.quota", [("cpu.max", "\(quota < 0 ? "max" : String(quota)) \(period)")])
             }
         }
-        if let period = resources.realtimePeriod { try write("cpu.realtimePeriod", [("cpu.rt_period_us", String(period))]) }
-        if let runtime = resources.realtimeRuntime { try write("cpu.realtimeRuntime", [("cpu.rt_runtime_us", String(runtime))]) }
+        try applyRealtime(period: resources.realtimePeriod, runtime: resources.realtimeRuntime, write: write)
         if let cpus = resources.cpus { try write("cpu.cpus", [("cpuset.cpus", cpus), ("cpus", cpus)]) }
         if let mems = resources.mems { try write("cpu.mems", [("cpuset.mems", mems), ("mems", mems)]) }
         if let pids = resources.pidsLimit {
@@ -130,6 +139,24 @@ public struct CgroupManager: Sendable, Equatable {
         try applyDevices(resources.devices)
     }
 
+    /// cpu.rt_*: the kernel refuses a period shorter than the current runtime, and a runtime
+    /// longer than the current period, so when the period write fails the runtime goes first.
+    private func applyRealtime(period: UInt64?, runtime: Int64?,
+                               write: (String, [(file: String, value: String)]) throws(RuntimeError) -> Void) throws(RuntimeError) {
+        func writePeriod() throws(RuntimeError) {
+            if let period { try write("cpu.realtimePeriod", [("cpu.rt_period_us", String(period))]) }
+        }
+        func writeRuntime() throws(RuntimeError) {
+            if let runtime { try write("cpu.realtimeRuntime", [("cpu.rt_runtime_us", String(runtime))]) }
+        }
+        do { try writePeriod() } catch where runtime != nil && error.message.hasSuffix(errnoText(EINVAL)) {
+            try writeRuntime()
+            try writePeriod()
+            return
+        }
+        try writeRuntime()
+    }
+
     /// `unified`: files of the v2 directory, written as given; a file this host lacks is an
     /// error naming it, as for every other limit.
     private func applyUnified(_ files: [String: String]) throws(RuntimeError) {
@@ -138,9 +165,9 @@ public struct CgroupManager: Sendable, Equatable {
             throw RuntimeError("linux.resources.unified: this host has no cgroup v2 hierarchy")
         }
         for (file, value) in files.sorted(by: { $0.key < $1.key }) {
-            if !Files.exists(directory + "/" + file) { enableUnifiedController(for: file) }
+            let enableFailure = Files.exists(directory + "/" + file) ? nil : enableUnifiedController(for: file)
             guard Files.exists(directory + "/" + file) else {
-                throw RuntimeError("linux.resources.unified.\(file): no such file in the container's cgroup v2 directory")
+                throw RuntimeError("linux.resources.unified.\(file): no such file in the container's cgroup v2 directory\(enableFailure.map { " (\($0))" } ?? "")")
             }
             do { try Files.writeValue(directory + "/" + file, value) } catch {
                 throw RuntimeError("linux.resources.unified.\(file): \(error.message)")
@@ -150,9 +177,11 @@ public struct CgroupManager: Sendable, Equatable {
 
     /// A v2 controller's files appear only where every ancestor lists it in
     /// cgroup.subtree_control; hosts leave most off, so it is turned on when a limit needs
-    /// it (as runc does), from the top down. A controller bound to v1 is not offered there.
-    private func enableUnifiedController(for file: String) {
-        guard let directory = unifiedDirectory, let dot = file.firstIndex(of: "."), file[..<dot] != "cgroup" else { return }
+    /// it (as runc does), from the top down, and stays on. A controller bound to v1 is not
+    /// offered there. Returns why it could not be turned on, if it could not.
+    @discardableResult
+    private func enableUnifiedController(for file: String) -> String? {
+        guard let directory = unifiedDirectory, let dot = file.firstIndex(of: "."), file[..<dot] != "cgroup" else { return nil }
         let controller = String(file[..<dot])
         var ancestors: [String] = []
         var current = directory
@@ -163,14 +192,15 @@ public struct CgroupManager: Sendable, Equatable {
         }
         for ancestor in ancestors.reversed() {
             let offered = (try? Files.readString(ancestor + "/cgroup.controllers")) ?? ""
-            guard offered.split(whereSeparator: \.isWhitespace).contains(Substring(controller)) else { return }
+            guard offered.split(whereSeparator: \.isWhitespace).contains(Substring(controller)) else { return nil }
             let enabled = (try? Files.readString(ancestor + "/cgroup.subtree_control")) ?? ""
             if enabled.split(whereSeparator: \.isWhitespace).contains(Substring(controller)) { continue }
             do { try Files.writeValue(ancestor + "/cgroup.subtree_control", "+" + controller) } catch {
-                Log.debug("enable \(controller) in \(ancestor): \(error.message)")
-                return
+                // EBUSY: the v2 rule that a cgroup with processes cannot enable controllers.
+                return "enable \(controller): \(error.message)"
             }
         }
+        return nil
     }
 
     /// v1 blkio files or v2 io.weight / io.max.

@@ -81,8 +81,20 @@ public struct CgroupResources: Sendable, Equatable {
         }
         if let pids = try json.member("pids") { pidsLimit = try pids.integer("limit") }
         devices = try (json.member("devices")?.elements() ?? []).map { rule throws(SpecError) in
-            DeviceRule(allow: try rule.requiredMember("allow").bool(), type: try rule.string("type") ?? "a",
-                       major: try rule.integer("major"), minor: try rule.integer("minor"), access: try rule.string("access") ?? "rwm")
+            let type = try rule.string("type") ?? "a"
+            guard ["a", "b", "c"].contains(type) else { throw try rule.requiredMember("type").fail("\"\(type)\" is no device rule type (a, b or c)") }
+            let access = try rule.string("access") ?? "rwm"
+            guard !access.isEmpty, access.utf8.allSatisfy({ [UInt8(ascii: "r"), UInt8(ascii: "w"), UInt8(ascii: "m")].contains($0) }) else {
+                throw try rule.requiredMember("access").fail("\"\(access)\" is no device access (letters r, w and m)")
+            }
+            // -1 means any (docker writes it); anything else must be a real device number.
+            func number(_ key: String) throws(SpecError) -> Int64? {
+                guard let value: Int64 = try rule.integer(key) else { return nil }
+                guard value >= -1 && value <= Int64(UInt32.max) else { throw try rule.requiredMember(key).fail("\(value) is no device number") }
+                return value < 0 ? nil : value
+            }
+            return DeviceRule(allow: try rule.requiredMember("allow").bool(), type: type, major: try number("major"),
+                              minor: try number("minor"), access: access)
         }
         if let block = try json.member("blockIO") {
             blockIO.weight = try block.integer("weight", as: UInt16.self).flatMap { $0 == 0 ? nil : $0 }
@@ -123,6 +135,7 @@ public struct CgroupResources: Sendable, Equatable {
         if let rdma = try json.member("rdma") {
             for (device, _) in try rdma.object().sorted(by: { $0.key < $1.key }) {
                 let limits = try rdma.requiredMember(device)
+                guard !device.isEmpty, !device.utf8.contains(where: { $0 <= 32 }) else { throw limits.fail("\"\(device)\" is no rdma device name") }
                 var line = device
                 if let handles = try limits.integer("hcaHandles", as: UInt32.self) { line += " hca_handle=\(handles)" }
                 if let objects = try limits.integer("hcaObjects", as: UInt32.self) { line += " hca_object=\(objects)" }
@@ -133,6 +146,11 @@ public struct CgroupResources: Sendable, Equatable {
             unified = try files.stringMap()
             for key in unified.keys where key.isEmpty || key.utf8.contains(UInt8(ascii: "/")) || key == "." || key == ".." {
                 throw files.fail("\"\(key)\" is no cgroup file name")
+            }
+            // The core files move processes or change the tree (cgroup.procs would pull any
+            // host pid in, and delete kills what is there); only the limits are for specs.
+            for key in unified.keys where key.hasPrefix("cgroup.") && !key.hasPrefix("cgroup.max.") {
+                throw files.fail("\"\(key)\" is not a limit: only a controller's files and cgroup.max.* may be set")
             }
         }
     }

@@ -9,8 +9,9 @@ import CCompat
 
 /// Device rules on cgroup v2, which has no devices controller: a BPF_PROG_TYPE_CGROUP_DEVICE
 /// program (4.15) that answers each open and mknod with the v1 semantics the spec assumes.
-/// The last matching rule wins; a rule for every device ("a *:* rwm") ends the search, and
-/// with no match at all the device is allowed, as under a fresh v1 cgroup.
+/// The last matching rule wins. A rule of type "a" resets everything, as in v1 (major,
+/// minor and access do not count there), so it ends the search; with no match at all the
+/// device is allowed, as under a fresh v1 cgroup.
 enum DeviceFilter {
     /// The program, one struct bpf_insn per element, little-endian.
     static func program(_ rules: [CgroupResources.DeviceRule]) -> [UInt64] {
@@ -22,22 +23,21 @@ enum DeviceFilter {
         ]
         var decided = false
         for rule in rules.reversed() where !decided {
-            program += block(for: rule)
-            decided = rule.type == "a" && rule.major == nil && rule.minor == nil && accessBits(rule.access) == 7
+            let (instructions, matchesAll) = block(for: rule)
+            program += instructions
+            // Blocks after an unconditional verdict would be unreachable: the verifier refuses those.
+            decided = matchesAll
         }
         if !decided { program += [move(0, 1), exit] }
         return program
     }
 
-    /// Checks that jump past the block when the rule does not match, then the verdict.
-    private static func block(for rule: CgroupResources.DeviceRule) -> [UInt64] {
+    /// Checks that jump past the block when the rule does not match, then the verdict; true
+    /// when the block has no check, so that it decides every request.
+    private static func block(for rule: CgroupResources.DeviceRule) -> (instructions: [UInt64], matchesAll: Bool) {
+        guard rule.type != "a" else { return ([move(0, rule.allow ? 1 : 0), exit], true) }
         // Each check is (instructions before its jump, the jump with its offset still 0).
-        var checks: [[UInt64]] = []
-        switch rule.type {
-        case "c": checks.append([jump(ifRegister: 2, notEqual: 2)])
-        case "b": checks.append([jump(ifRegister: 2, notEqual: 1)])
-        default: break
-        }
+        var checks: [[UInt64]] = [[jump(ifRegister: 2, notEqual: rule.type == "b" ? 1 : 2)]]
         let access = accessBits(rule.access)
         if access != 7 {
             // An allow covers a request only if it grants all of it; a deny hits any overlap.
@@ -45,8 +45,9 @@ enum DeviceFilter {
                            alu32(andImmediate: 1, rule.allow ? ~access & 7 : access),
                            rule.allow ? jump(ifRegister: 1, notEqual: 0) : jump(ifRegister: 1, equal: 0)])
         }
-        if let major = rule.major, major >= 0 { checks.append([jump(ifRegister: 4, notEqual: Int32(truncatingIfNeeded: major))]) }
-        if let minor = rule.minor, minor >= 0 { checks.append([jump(ifRegister: 5, notEqual: Int32(truncatingIfNeeded: minor))]) }
+        // Decoding keeps numbers within UInt32; -1 means any, as in docker's specs.
+        if let major = rule.major, major >= 0 { checks.append([jump(ifRegister: 4, notEqual: Int32(bitPattern: UInt32(major)))]) }
+        if let minor = rule.minor, minor >= 0 { checks.append([jump(ifRegister: 5, notEqual: Int32(bitPattern: UInt32(minor)))]) }
         var instructions = checks.flatMap { $0 }
         instructions += [move(0, rule.allow ? 1 : 0), exit]
         // Patch each jump (the last instruction of its check) to land after the block.
@@ -56,7 +57,7 @@ enum DeviceFilter {
             let skip = instructions.count - index
             instructions[index - 1] |= UInt64(UInt16(skip)) << 16
         }
-        return instructions
+        return (instructions, false)
     }
 
     /// BPF_DEVCG_ACC_MKNOD 1, READ 2, WRITE 4.
@@ -111,6 +112,7 @@ enum DeviceFilter {
         var previous = [UInt32](repeating: 0, count: 64)
         let previousCount = max(0, Int(cc_bpf_query_device_programs(cgroup, &previous, UInt32(previous.count))))
         // ALLOW_MULTI, as runc: a nested runtime can still add its own program below ours.
+        // What was attached before (a reused cgroup, an update) is replaced, as runc does.
         guard cc_bpf_attach_device_program(cgroup, loaded, CC_BPF_F_ALLOW_MULTI) == 0 else {
             throw RuntimeError("attach the device program to \(directory): \(errnoText(errno))")
         }

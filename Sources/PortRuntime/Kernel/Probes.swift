@@ -79,7 +79,8 @@ public enum Probes {
     ]
 
     /// A user who is not root makes namespaces only inside a user namespace of their own
-    /// (rootless): the probe child enters one, mapped to its own ids, before the first.
+    /// (rootless): the probe child enters one, mapped to its own ids, before the first. Once
+    /// mapped it is root there (geteuid() is 0), so the later probes do not enter another.
     private static func namespaceProbe(_ flag: Int32) -> Int32 {
         if geteuid() != 0 {
             let uid = getuid(), gid = getgid()

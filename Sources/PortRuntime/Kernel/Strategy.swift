@@ -83,6 +83,9 @@ public struct Strategy: Sendable, Equatable {
     public static func checkNamespaces(_ spec: Spec, facts: HostFacts) throws(RuntimeError) {
         for (index, namespace) in spec.linux.namespaces.enumerated() where namespace.path == nil {
             guard let (probe, feature) = namespaceProbes[namespace.type], let result = facts.probes[probe], !result.isPresent else { continue }
+            if result == .absent(errno: EPERM) && geteuid() != 0 {
+                throw RuntimeError("config.json: linux.namespaces[\(index)]: a user who is not root cannot create \(namespace.type.rawValue) namespaces here: unprivileged user namespaces are off (\(result.description))")
+            }
             throw RuntimeError("config.json: linux.namespaces[\(index)]: this kernel cannot create \(namespace.type.rawValue) namespaces (\(feature)): \(result.description)")
         }
     }

@@ -34,6 +34,10 @@ extension Lifecycle {
     /// arrives) is returned here.
     func create(_ options: CreateOptions, foregroundConsole: inout Int32?) throws(RuntimeError) -> ContainerState {
         try StateStore.validate(id: options.id)
+        // First, before any parsing: the protected copy starts over from here, and nothing
+        // done before the re-exec would be kept.
+        let facts = HostFacts.load(cacheDirectory: store.root)
+        try protectRuntimeBinary(facts: facts)
         let bundle = try resolveBundle(options.bundle)
         let spec = try loadSpec(bundle: bundle)
         guard var process = spec.process else { throw RuntimeError("config.json: process: required to create a container") }
@@ -45,10 +49,7 @@ extension Lifecycle {
         let activation = SocketActivation.inherited()
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
-        let facts = HostFacts.load(cacheDirectory: store.root)
         try Strategy.checkNamespaces(spec, facts: facts)
-        // Nothing has been changed yet, so a re-executed copy simply starts over.
-        try protectRuntimeBinary(facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,
                                             strategy: Strategy(facts: facts), mountLabel: spec.linux.mountLabel)
         Log.debug("config: \(bundle)/config.json, ociVersion \(spec.ociVersion), rootfs \(rootfs)")
@@ -166,21 +167,22 @@ extension Lifecycle {
     /// nil means no cgroups: disabled by the caller, or no hierarchy on this host (then said
     /// once, and a spec that sets limits is refused rather than run without them).
     func planCgroups(_ spec: Spec, id: String, resources: CgroupResources) throws(RuntimeError) -> CgroupManager? {
-        var layout = cgroupsEnabled ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
-        if cgroupsEnabled && HostFacts.isRootless {
-            // Rootless: only hierarchies delegated to this user (a writable own cgroup) serve.
-            layout.hierarchies.removeAll { access($0.ownDirectory, W_OK) != 0 }
-        }
-        if layout.hierarchies.isEmpty {
+        let layout = cgroupsEnabled ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
+        var manager = layout.hierarchies.isEmpty ? CgroupManager(directories: [])
+            : try CgroupManager.plan(cgroupsPath: spec.linux.cgroupsPath, id: id, layout: layout)
+        let rootless = cgroupsEnabled && HostFacts.isRootless
+        // Rootless: only where the user may make the directory (a cgroup delegated to them).
+        if rootless { manager.directories.removeAll { !CgroupManager.mayCreate($0) } }
+        if manager.directories.isEmpty {
             let nonDevice = { var copy = resources; copy.devices = []; return copy }()
             if !nonDevice.isEmpty {
-                let reason = !cgroupsEnabled ? "cgroups are disabled" : HostFacts.isRootless ? "no cgroup is delegated to this user" : "this host has no cgroup hierarchy"
+                let reason = !cgroupsEnabled ? "cgroups are disabled" : rootless ? "no cgroup is delegated to this user" : "this host has no cgroup hierarchy"
                 throw RuntimeError("config.json: linux.resources: limits need cgroups, and \(reason)")
             }
-            Log.debug("running without cgroups (\(cgroupsEnabled ? "no cgroup hierarchy found" : "--cgroup-manager disabled"))")
+            Log.debug("running without cgroups (\(!cgroupsEnabled ? "--cgroup-manager disabled" : rootless ? "none delegated to this user" : "no cgroup hierarchy found"))")
             return nil
         }
-        return try CgroupManager.plan(cgroupsPath: spec.linux.cgroupsPath, id: id, layout: layout)
+        return manager
     }
 
     func resolveBundle(_ path: String) throws(RuntimeError) -> String {

@@ -38,6 +38,9 @@ extension Lifecycle {
     }
 
     private func runExec(_ options: ExecOptions) throws(RuntimeError) -> Int32 {
+        // First: the protected copy starts over, so nothing before the re-exec is kept.
+        let facts = HostFacts.load(cacheDirectory: store.root)
+        try protectRuntimeBinary(facts: facts)
         let state = try store.load(options.id)
         switch store.status(of: state) {
         case .running, .created: break
@@ -50,8 +53,6 @@ extension Lifecycle {
         if process.terminal && options.detach && options.consoleSocket == nil {
             throw RuntimeError("cannot allocate tty if port-run will detach without setting console socket")
         }
-        let facts = HostFacts.load(cacheDirectory: store.root)
-        try protectRuntimeBinary(facts: facts)
         let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: options.preserveFds,
                                             strategy: Strategy(facts: facts))
         if !options.detach { SignalForwarder.block() }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
 /// process.apparmorProfile, process.selinuxLabel and linux.mountLabel, kept only where the
 /// LSM is active. Elsewhere they are ignored with a debug line, as runc does. On Android,
@@ -59,12 +60,13 @@ public struct LSMLabels: Sendable, Equatable {
         if let profile = appArmorProfile {
             // Per-LSM attribute files (5.1) first: with several LSMs, attr/exec may be another's.
             let path = Files.exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec"
-            do { try Files.writeValue(path, "exec " + profile) } catch {
-                throw RuntimeError("process.apparmorProfile \"\(profile)\": \(error.message)")
+            do { try Self.writeAttribute(path, "exec " + profile) } catch {
+                let hint = error.errno == ENOENT ? " (is the profile loaded?)" : ""
+                throw RuntimeError("process.apparmorProfile \"\(profile)\": \(error.message)\(hint)")
             }
         }
         if let label = seLinuxLabel {
-            do { try Files.writeValue("/proc/self/attr/exec", label) } catch {
+            do { try Self.writeAttribute("/proc/self/attr/exec", label) } catch {
                 throw RuntimeError("process.selinuxLabel \"\(label)\": \(error.message)")
             }
         }
@@ -73,9 +75,22 @@ public struct LSMLabels: Sendable, Equatable {
     /// Before the session keyring is made: the new keyring gets the process's label, as in runc.
     func applyToKeyCreation() {
         guard let label = seLinuxLabel else { return }
-        if (try? Files.writeValue("/proc/self/attr/keycreate", label)) == nil {
-            Log.debug("label the session keyring \"\(label)\": \(errnoText(errno))")
+        do { try Self.writeAttribute("/proc/self/attr/keycreate", label) } catch {
+            Log.debug("label the session keyring \"\(label)\": \(error.message)")
         }
+    }
+
+    /// Writes an attribute of this process only through a real procfs: the container's /proc
+    /// may be a bind mount of ordinary files, where a label would be lost without an error
+    /// and the process would run unconfined (CVE-2019-16884).
+    private static func writeAttribute(_ path: String, _ value: String) throws(RuntimeError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+        defer { close(fd) }
+        guard cc_filesystem_type(fd) == 0x9fa0 else {  // PROC_SUPER_MAGIC
+            throw RuntimeError("\(path) is not on procfs: refusing to run the process unlabelled")
+        }
+        try Files.writeAll(fd: fd, Array(value.utf8), path: path)
     }
 
     /// The mount option that labels a filesystem without xattrs (tmpfs, devpts); quoted, as

@@ -24,8 +24,9 @@ enum SeccompFilter {
             let result = seccomp_arch_add(context, token)
             if result != 0 && result != -EEXIST { throw RuntimeError("seccomp: add architecture \(name): \(errnoText(-result))") }
         }
+        // With WAIT_KILLABLE_RECV every flag goes to seccomp(2) in loadItself instead.
         let waitKillable = profile.flags.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
-        for flag in profile.flags where !waitKillable {
+        for flag in waitKillable ? [] : profile.flags {
             let attribute: scmp_filter_attr
             switch flag {
             case "SECCOMP_FILTER_FLAG_LOG": attribute = SCMP_FLTATR_CTL_LOG

@@ -30,8 +30,12 @@ public enum DefaultSpec {
         ]
         if let rootless {
             // gid 5 (tty) is not mapped; sysfs needs a network namespace the user owns.
-            mounts[2] = mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"])
-            mounts.removeLast(2)
+            func destination(_ entry: JSONOutput) -> String? {
+                guard case .object(let members) = entry, case .string(let path)? = members.first(where: { $0.0 == "destination" })?.1 else { return nil }
+                return path
+            }
+            mounts.removeAll { ["/dev/pts", "/sys", "/sys/fs/cgroup"].contains(destination($0) ?? "") }
+            mounts.append(mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]))
             mounts.append(mount("/sys", "none", "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"]))
             namespaces.removeAll { $0 == "network" }
             namespaces.append("user")
