@@ -47,9 +47,9 @@ static const uint32_t CC_BPF_CGROUP_DEVICE = 6;
 static const uint32_t CC_BPF_F_ALLOW_MULTI = 2;
 
 int cc_errno(void);
+void cc_set_errno(int value);
 /* The f_type of fstatfs(2) (PROC_SUPER_MAGIC is 0x9fa0), or -1. */
 long cc_filesystem_type(int fd);
-void cc_set_errno(int value);
 
 int cc_unshare(int flags);
 int cc_memfd_create(const char *name, unsigned int flags);
@@ -124,9 +124,6 @@ int cc_probe_fsopen(void);
 int cc_probe_mount_setattr(void);
 int cc_probe_unshare(int flag);
 int cc_probe_seccomp_flag(unsigned int flag);
-/* seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) of `count` struct sock_filter: for flags
-   this libseccomp cannot set. Returns the listener fd with NEW_LISTENER, else 0; -1 on error. */
-int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags);
 int cc_probe_seccomp_action(uint32_t action);
 int cc_probe_ambient(void);
 int cc_probe_keyrings(void);
@@ -134,6 +131,10 @@ int cc_probe_sysv_ipc(void);
 
 extern char **environ;
 char **cc_environ(void);
+
+/* seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) of `count` struct sock_filter: for flags
+   this libseccomp cannot set. Returns the listener fd with NEW_LISTENER, else 0; -1 on error. */
+int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags);
 
 /* bpf(2) for device programs: load `count` struct bpf_insn (the verifier's log into `log`
    when given), attach to / query / detach from the cgroup v2 directory `cgroup_fd`.

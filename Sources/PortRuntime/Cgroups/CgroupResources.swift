@@ -126,16 +126,14 @@ public struct CgroupResources: Sendable, Equatable {
             networkClassID = try network.integer("classID")
             for entry in try network.member("priorities")?.elements() ?? [] {
                 let name = try entry.requiredMember("name").string()
-                guard !name.isEmpty, !name.utf8.contains(where: { $0 <= 32 }) else {
-                    throw try entry.requiredMember("name").fail("\"\(name)\" is no interface name")
-                }
+                guard Self.isOneWord(name) else { throw try entry.requiredMember("name").fail("\"\(name)\" is no interface name") }
                 networkPriorities.append("\(name) \(try entry.requiredMember("priority").integer(UInt32.self))")
             }
         }
         if let rdma = try json.member("rdma") {
             for (device, _) in try rdma.object().sorted(by: { $0.key < $1.key }) {
                 let limits = try rdma.requiredMember(device)
-                guard !device.isEmpty, !device.utf8.contains(where: { $0 <= 32 }) else { throw limits.fail("\"\(device)\" is no rdma device name") }
+                guard Self.isOneWord(device) else { throw limits.fail("\"\(device)\" is no rdma device name") }
                 var line = device
                 if let handles = try limits.integer("hcaHandles", as: UInt32.self) { line += " hca_handle=\(handles)" }
                 if let objects = try limits.integer("hcaObjects", as: UInt32.self) { line += " hca_object=\(objects)" }
@@ -154,6 +152,10 @@ public struct CgroupResources: Sendable, Equatable {
             }
         }
     }
+
+    /// A name that goes into a line of a cgroup file ahead of its values: no blank, no
+    /// control character, so that it cannot add fields or lines.
+    private static func isOneWord(_ name: String) -> Bool { !name.isEmpty && !name.utf8.contains { $0 <= 32 } }
 
     /// No limit at all (an ignored kernel-memory setting is none).
     public var isEmpty: Bool {

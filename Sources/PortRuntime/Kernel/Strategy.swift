@@ -45,7 +45,8 @@ public struct Strategy: Sendable, Equatable {
     }
 
     /// The profile as this kernel can load it: LOG becomes ALLOW where the kernel has no LOG
-    /// action; NOTIFY where it has no listeners is refused in one line.
+    /// action; NOTIFY where it has no listeners is refused in one line; WAIT_KILLABLE_RECV is
+    /// dropped where the kernel lacks it or no rule notifies.
     func adapt(_ profile: SeccompProfile?) throws(RuntimeError) -> SeccompProfile? {
         guard var profile else { return nil }
         if profile.usesNotify && !seccompNotify {

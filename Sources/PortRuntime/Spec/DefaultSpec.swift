@@ -15,32 +15,20 @@ public enum DefaultSpec {
         func rootMapping(_ host: UInt32) -> JSONOutput {
             .array([.object([("containerID", .int(0)), ("hostID", .int(Int64(host))), ("size", .int(1))])])
         }
-        var mounts: [JSONOutput] = [
+        // Rootless: gid 5 (tty) is not mapped, and sysfs needs a network namespace the user owns.
+        let mounts: [JSONOutput] = [
             mount("/proc", "proc", "proc", []),
             mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
-            mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] + (rootless == nil ? ["gid=5"] : [])),
             mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
             mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
+        ] + (rootless == nil ? [
             mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
             mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]),
-        ]
-        var namespaces = ["pid", "network", "ipc", "uts", "mount", "cgroup"]
-        var linux: [(String, JSONOutput)] = [
-            ("resources", .object([("devices", .array([.object([("allow", .bool(false)), ("access", .string("rwm"))])]))])),
-        ]
-        if let rootless {
-            // gid 5 (tty) is not mapped; sysfs needs a network namespace the user owns.
-            func destination(_ entry: JSONOutput) -> String? {
-                guard case .object(let members) = entry, case .string(let path)? = members.first(where: { $0.0 == "destination" })?.1 else { return nil }
-                return path
-            }
-            mounts.removeAll { ["/dev/pts", "/sys", "/sys/fs/cgroup"].contains(destination($0) ?? "") }
-            mounts.append(mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]))
-            mounts.append(mount("/sys", "none", "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"]))
-            namespaces.removeAll { $0 == "network" }
-            namespaces.append("user")
-            linux = [("uidMappings", rootMapping(rootless.uid)), ("gidMappings", rootMapping(rootless.gid))]
-        }
+        ] : [mount("/sys", "none", "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"])])
+        let namespaces = rootless == nil ? ["pid", "network", "ipc", "uts", "mount", "cgroup"] : ["pid", "ipc", "uts", "mount", "cgroup", "user"]
+        var linux: [(String, JSONOutput)] = rootless.map { [("uidMappings", rootMapping($0.uid)), ("gidMappings", rootMapping($0.gid))] }
+            ?? [("resources", .object([("devices", .array([.object([("allow", .bool(false)), ("access", .string("rwm"))])]))]))]
         linux += [
             ("namespaces", .array(namespaces.map { .object([("type", .string($0))]) })),
             ("maskedPaths", .array(["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",

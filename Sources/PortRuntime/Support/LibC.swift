@@ -10,7 +10,7 @@ import Android
 // `Lifecycle.kill`). The C library's module is Glibc, Musl or Android depending on the SDK,
 // so no other file names it: they call these. At file scope the plain names are the C ones.
 
-func libcKill(_ pid: pid_t, _ signal: Int32) -> Int32 { kill(pid, signal) }
+@discardableResult func libcKill(_ pid: pid_t, _ signal: Int32) -> Int32 { kill(pid, signal) }
 func libcRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 func libcWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
 func libcSend(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int, _ flags: Int32) -> Int { send(fd, buffer, count, flags) }
