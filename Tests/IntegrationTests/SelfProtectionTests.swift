@@ -91,6 +91,36 @@ final class SelfProtectionTests: IntegrationCase {
         XCTAssertFalse(ours.contains { $0.contains("F_SEAL_FUTURE_WRITE") }, ours.joined(separator: "\n"))
     }
 
+    /// Natively the read-only bind is made by a C constructor: the first process re-executes
+    /// before any Swift code reads host facts or config.json.
+    func testReadOnlyBindIsMadeBeforeSwiftStarts() throws {
+        try skipUnderSuitePersona()
+        try writeConfig(["true"])
+        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let result = try execute("/usr/bin/strace", ["-f", "-o", trace, "-e", "trace=openat,open_tree,execveat",
+                                                    Self.binary, "--root", stateRoot, "run", "early"], directory: bundle)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        // The probes' execveat(-1, ...) fails; the re-execution is the one that succeeds.
+        let reexecutions = lines.indices.filter { lines[$0].contains("execveat(") && lines[$0].hasSuffix(" = 0") }
+        XCTAssertEqual(reexecutions.count, 1, lines.joined(separator: "\n"))
+        let reexec = try XCTUnwrap(reexecutions.first)
+        let before = lines[..<reexec]
+        XCTAssertTrue(before.contains { $0.contains("open_tree(") }, before.joined(separator: "\n"))
+        XCTAssertFalse(before.contains { $0.contains("host-facts") || $0.contains("config.json") }, before.joined(separator: "\n"))
+    }
+
+    /// The marker is taken out of the environment at start by every command, not only by
+    /// those that re-execute: `check --simulate` must not hand it to the command it runs.
+    func testTheMarkerReachesNoChildProcess() throws {
+        let result = try execute("/usr/bin/env", ["_PORT_RUN_PROTECTED=test", Self.binary, "check", "--simulate", "linux-6.6", "--", "/usr/bin/env"],
+                                 directory: bundle)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("PATH="), result.stdout)
+        XCTAssertFalse(result.stdout.contains("_PORT_RUN_PROTECTED"), result.stdout)
+    }
+
     private func attackRuntime(environment: [String: String], persona: String? = nil) throws -> Attack {
         let base = (stateRoot as NSString).deletingLastPathComponent
         let binary = base + "/port-run-copy"

@@ -65,6 +65,25 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(Clock.rfc3339Nano(timespec(tv_sec: 0, tv_nsec: 0)), "1970-01-01T00:00:00Z")
         XCTAssertEqual(Clock.rfc3339Nano(timespec(tv_sec: 1_700_000_000, tv_nsec: 120_000_000)), "2023-11-14T22:13:20.12Z")
     }
+
+    /// The runtime's own calendar against glibc's, every 13 hours over 1900-2300 (leap
+    /// centuries, 2000, the epoch, and times before it included).
+    func testRFC3339NanoAgreesWithGmtime() {
+        for seconds in stride(from: -2_208_988_800, through: 10_413_792_000, by: 46_800 + 7) {
+            var time = seconds
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            let expected = padded(parts.tm_year + 1900, 4) + "-" + padded(parts.tm_mon + 1, 2) + "-" + padded(parts.tm_mday, 2)
+                + "T" + padded(parts.tm_hour, 2) + ":" + padded(parts.tm_min, 2) + ":" + padded(parts.tm_sec, 2) + "Z"
+            XCTAssertEqual(Clock.rfc3339Nano(timespec(tv_sec: seconds, tv_nsec: 0)), expected)
+            if Clock.rfc3339Nano(timespec(tv_sec: seconds, tv_nsec: 0)) != expected { return }
+        }
+    }
+}
+
+private func padded(_ value: Int32, _ width: Int) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }
 
 final class DefaultRootTests: XCTestCase {

@@ -1,4 +1,5 @@
-// Self-test of the C stage (Sources/CCompat/shims.c), for native and qemu-user runs.
+// Self-test of the C stage (Sources/CCompat/shims.c and early_protection.c), for native and
+// qemu-user runs.
 // Prints one "ok - ..." / "not ok - ..." line per check ("ok - ... # skip REASON" when the
 // environment cannot run it), then "# K skipped" when K > 0, and last exactly
 // "N passed, M failed" (skips are in neither count). Exits 0 when nothing failed.
@@ -402,6 +403,41 @@ static void test_errno_environ(void) {
     check(cc_environ() == environ, "cc_environ is environ", "pointers differ");
 }
 
+/* early_protection.c: the command word behind the global flags, and the marker that its
+   constructor takes out of the environment (cross/test runs this with it set). */
+static void test_early_protection(void) {
+    struct { int expected; const char *argv[8]; } cases[] = {
+        {1, {"port-run", "create", "id"}},
+        {1, {"port-run", "--root", "/run/x", "--log", "l.json", "--log-format", "json", "run"}},
+        {1, {"port-run", "-root=/x", "--debug", "exec", "id", "sh"}},
+        {1, {"port-run", "--", "create", "id"}},
+        {0, {"port-run", "--root", "run", "state", "id"}},
+        {0, {"port-run", "delete", "create"}},
+        {0, {"port-run", "check", "--simulate", "linux-6.6", "--", "port-run", "run"}},
+        {0, {"port-run", "--debug"}},
+    };
+    int wrong = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int argc = 0;
+        while (argc < 8 && cases[i].argv[argc] != NULL) argc++;
+        if (cc_runs_container_command(argc, (char *const *)cases[i].argv) != cases[i].expected) {
+            not_ok("container command detection", "case %zu: expected %d", i, cases[i].expected);
+            wrong++;
+        }
+    }
+    if (!wrong) ok("container command detection past global flags");
+    const char *marker = cc_self_protection_marker();
+    if (marker == NULL) {
+        skip("constructor takes the marker", "_PORT_RUN_PROTECTED was not set for this run");
+    } else if (getenv("_PORT_RUN_PROTECTED") != NULL) {
+        not_ok("constructor takes the marker", "still in the environment");
+    } else if (strcmp(marker, "selftest") != 0) {
+        not_ok("constructor takes the marker", "recorded \"%s\"", marker);
+    } else {
+        ok("constructor takes the marker out of the environment before main");
+    }
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     test_errno_environ();
@@ -412,6 +448,7 @@ int main(void) {
     test_wait_status();
     test_unshare_uts();
     test_raw_clone_uts();
+    test_early_protection();
     if (skipped) printf("# %d skipped\n", skipped);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

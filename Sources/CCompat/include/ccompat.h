@@ -57,6 +57,11 @@ int cc_memfd_create(const char *name, unsigned int flags);
    cc_mount_setattr_rdonly (mount_setattr, 5.12). */
 int cc_open_tree(int dirfd, const char *path, unsigned int flags);
 int cc_mount_setattr_rdonly(int fd);
+/* What `_PORT_RUN_PROTECTED` said at start (early_protection.c takes it out of the
+   environment before any Swift code runs), or NULL. */
+const char *cc_self_protection_marker(void);
+/* Whether these arguments run create, run or exec, past the global flags and their values. */
+int cc_runs_container_command(int argc, char *const argv[]);
 /* execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns only on failure. */
 int cc_execveat_fd(int fd, char *const argv[], char *const envp[]);
 /* sendfile(2) of up to `count` bytes from the current offset of `in`. */

@@ -40,26 +40,20 @@ public struct CgroupManager: Sendable, Equatable {
 
     public func create() throws(RuntimeError) {
         for directory in directories {
-            let existed = Files.isDirectory(directory)
-            try Files.makeDirectories(directory)
-            if !existed { inheritCpuset(down: directory) }
+            for made in try Files.makeDirectories(directory) { inheritCpuset(made) }
         }
     }
 
-    /// A new v1 cpuset (Android's noprefix one too) is empty and refuses tasks: every
-    /// level created on the way gets its parent's cpus and mems.
-    private func inheritCpuset(down directory: String) {
-        var prefix = ""
-        var parent: String?
-        for component in directory.split(separator: "/") {
-            prefix += "/" + component
-            defer { parent = prefix }
-            guard let parent else { continue }
-            for file in ["cpuset.cpus", "cpuset.mems", "cpus", "mems"] where Files.exists(prefix + "/" + file) {
-                let current = (try? Files.readString(prefix + "/" + file))?.trimmed ?? ""
-                if current.isEmpty, let inherited = try? Files.readString(parent + "/" + file) {
-                    try? Files.writeValue(prefix + "/" + file, inherited.trimmed)
-                }
+    /// A new v1 cpuset (Android's noprefix one too) is empty and refuses tasks: every level
+    /// made on the way gets its parent's cpus and mems. Other hierarchies have neither file.
+    private func inheritCpuset(_ directory: String) {
+        guard let slash = directory.lastIndex(of: "/") else { return }
+        let parent = String(directory[..<slash])
+        guard let files = [["cpuset.cpus", "cpuset.mems"], ["cpus", "mems"]].first(where: { Files.exists(directory + "/" + $0[0]) }) else { return }
+        for file in files {
+            let current = (try? Files.readString(directory + "/" + file))?.trimmed ?? ""
+            if current.isEmpty, let inherited = try? Files.readString(parent + "/" + file) {
+                try? Files.writeValue(directory + "/" + file, inherited.trimmed)
             }
         }
     }

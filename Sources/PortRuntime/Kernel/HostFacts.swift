@@ -37,7 +37,8 @@ public struct HostFacts: Sendable, Equatable {
     static func cacheKey(overrides: Set<String>) -> String {
         let boot = ((try? Files.readString("/proc/sys/kernel/random/boot_id")) ?? "").trimmed
         let status = (try? Files.readString("/proc/self/status")) ?? ""
-        let seccomp = status.split(separator: "\n").filter { $0.hasPrefix("Seccomp") }.joined(separator: ";")
+        let seccomp = status.utf8.split(separator: UInt8(ascii: "\n")).filter { $0.starts(with: "Seccomp".utf8) }
+            .map { String(Substring($0)) }.joined(separator: ";")
         return "\(boot)|\(seccomp)|\(overrides.sorted().joined(separator: ","))"
     }
 

@@ -21,8 +21,10 @@ public enum SelfProtection {
         case unlinkedFile = "unlinked temp copy"
     }
 
-    /// Set in the re-executed process's environment, so it does not copy itself again; it is
-    /// removed at once and so never reaches a container or hook.
+    /// Set in the re-executed process's environment, so it does not copy itself again. A C
+    /// constructor (CCompat's early_protection.c) takes it out before any Swift code runs, so
+    /// it never reaches a container, a hook or another command; that constructor also makes
+    /// the read-only bind itself where no seccomp filter is in the way.
     static let marker = "_PORT_RUN_PROTECTED"
 
     /// The methods this kernel allows, cheapest first. Probes matter here: on Android the
@@ -38,11 +40,7 @@ public enum SelfProtection {
 
     /// Why no copy is needed, or nil when one is.
     public static func unneededBecause() -> String? {
-        if let method = getenv(marker) {
-            let text = String(cString: method)
-            unsetenv(marker)
-            return "already re-executed from a \(text)"
-        }
+        if let method = cc_self_protection_marker() { return "already re-executed from a \(String(cString: method))" }
         var info = statvfs()
         if statvfs("/proc/self/exe", &info) == 0, info.f_flag & UInt(ST_RDONLY) != 0 { return "the binary is on a read-only mount" }
         let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)

@@ -83,15 +83,22 @@ public enum Files {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// `mkdir -p`: creates each missing component with `mode`.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(RuntimeError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, mode) != 0, errno != EEXIST {
-                throw RuntimeError.system("mkdir \(current)", errno: errno)
-            }
+    /// `mkdir -p`: creates each missing component with `mode` and returns those it made,
+    /// outermost first. The whole path is tried first, since it usually exists or lacks only
+    /// its last component: one syscall instead of one per component.
+    @discardableResult
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(RuntimeError) -> [String] {
+        if mkdir(path, mode) == 0 { return [path] }
+        if errno == EEXIST { return [] }
+        let parent = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
+        guard errno == ENOENT, !parent.isEmpty else { throw RuntimeError.system("mkdir \(path)", errno: errno) }
+        var made = try makeDirectories(parent, mode: mode)
+        if mkdir(path, mode) == 0 {
+            made.append(path)
+        } else if errno != EEXIST {
+            throw RuntimeError.system("mkdir \(path)", errno: errno)
         }
+        return made
     }
 
     /// `rm -rf` of a tree that holds only plain files and directories (state directories).

@@ -12,8 +12,10 @@ public struct MountInfoEntry: Equatable, Sendable {
     /// Parses the mountinfo text. Lines that do not parse are skipped: the kernel's format is
     /// stable, but a runtime must not fail because of one odd line.
     public static func parse(_ text: String) -> [MountInfoEntry] {
-        text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        // Split as bytes: Character-wise splitting (grapheme breaking) of the whole table was
+        // a visible share of every create.
+        text.utf8.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false).map { String(Substring($0)) }
             guard let separator = fields.firstIndex(of: "-"), separator >= 6, separator + 2 < fields.count, let id = Int(fields[0]), let parent = Int(fields[1]) else { return nil }
             return MountInfoEntry(id: id, parentID: parent, root: unescape(fields[3]), mountPoint: unescape(fields[4]),
                                   options: fields[5], fsType: fields[separator + 1],
