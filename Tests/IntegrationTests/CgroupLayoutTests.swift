@@ -73,14 +73,14 @@ final class CgroupLayoutTests: IntegrationCase {
             XCTAssertTrue(hasKill || overrides.isEmpty == false || Self.persona != nil, "no cgroup.kill on this host's v2 tree")
             let expected = hasKill ? "cgroup.kill" : "freezer.state"
             let procs = "/sys/fs/cgroup/pids\(parent)/\(id)/cgroup.procs"
-            for _ in 0..<200 where ((try? String(contentsOfFile: procs, encoding: .utf8)) ?? "").split(separator: "\n").count < 9 { usleep(10_000) }
+            waitUntil { ((try? String(contentsOfFile: procs, encoding: .utf8)) ?? "").split(separator: "\n").count >= 9 }
             let trace = try shell("""
                 cd '\(bundle)' && PORT_RUN_TEST_OVERRIDES='\(overrides)' strace -f -e trace=openat \
                 '\(Self.binary)' --root '\(stateRoot)' kill --all \(id) KILL 2>&1 >/dev/null | grep -E 'cgroup.kill|freezer.state'
                 """)
             XCTAssertTrue(trace.stdout.contains(expected), "\(id): \(trace.stdout)")
             if expected == "freezer.state" { XCTAssertFalse(trace.stdout.contains("cgroup.kill"), trace.stdout) }
-            for _ in 0..<200 where !((try? String(contentsOfFile: procs, encoding: .utf8)) ?? "").isEmpty { usleep(10_000) }
+            waitUntil { ((try? String(contentsOfFile: procs, encoding: .utf8)) ?? "").isEmpty }
             XCTAssertEqual(try String(contentsOfFile: procs, encoding: .utf8), "", "\(id): processes survived kill --all")
             XCTAssertEqual(try port("delete", id).status, 0)
         }

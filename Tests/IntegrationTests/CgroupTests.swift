@@ -57,7 +57,7 @@ final class CgroupTests: IntegrationCase {
                     resources: ["pids": ["limit": 10]])
         XCTAssertEqual(try port("run", "-d", "bomb").status, 0)
         let events = "/sys/fs/cgroup/pids\(parent)/bomb/pids.events"
-        for _ in 0..<200 where (try? String(contentsOfFile: events, encoding: .utf8)) == "max 0\n" { usleep(10_000) }
+        waitUntil { (try? String(contentsOfFile: events, encoding: .utf8)) != "max 0\n" }
         let current = try String(contentsOfFile: "/sys/fs/cgroup/pids\(parent)/bomb/pids.current", encoding: .utf8)
         XCTAssertLessThanOrEqual(Int(current.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99, 10)
         XCTAssertNotEqual(try String(contentsOfFile: events, encoding: .utf8), "max 0\n", "no fork was refused")

@@ -27,7 +27,7 @@ final class ExecTests: IntegrationCase {
         try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: true)
         defer {
             _ = try? port("delete", "--force", "grouped")
-            for _ in 0..<100 where rmdir(group) != 0 { usleep(10_000) }
+            waitUntil(attempts: 100) { rmdir(group) == 0 }
         }
         try String(pid).write(toFile: group + "/cgroup.procs", atomically: false, encoding: .utf8)
         XCTAssertEqual(try port("exec", "-d", "--pid-file", bundle + "/exec.pid", "grouped", "sleep", "100").status, 0)
@@ -62,7 +62,7 @@ final class ExecTests: IntegrationCase {
         try writeConfig(["true"])
         XCTAssertEqual(try port("create", "done").status, 0)
         XCTAssertEqual(try port("start", "done").status, 0)
-        for _ in 0..<100 where (try state("done")["status"] as? String) != "stopped" { usleep(10_000) }
+        try waitUntil(attempts: 100) { (try state("done")["status"] as? String) == "stopped" }
         let result = try port("exec", "done", "true")
         XCTAssertEqual(result.status, 255)
         XCTAssertEqual(result.stderr, "exec failed: cannot exec in a stopped container\n")

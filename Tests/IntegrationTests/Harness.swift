@@ -129,6 +129,18 @@ class IntegrationCase: XCTestCase {
         try execute("/bin/sh", ["-c", command])
     }
 
+    /// Checks `condition` every `interval` µs until it holds, `attempts` times at most; whether
+    /// it held. (Not `for ... where`: that skips the sleep once the condition changes, and
+    /// goes on evaluating it to the end.)
+    @discardableResult
+    func waitUntil(attempts: Int = 200, interval: useconds_t = 10_000, _ condition: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<attempts {
+            if try condition() { return true }
+            usleep(interval)
+        }
+        return try condition()
+    }
+
     /// port-run with this test's --root; the bundle is the test's own.
     @discardableResult
     func port(_ arguments: String...) throws -> Result {

@@ -28,7 +28,7 @@ final class HookTests: IntegrationCase {
         let pid = try state("hooked")["pid"] as? Int ?? 0
         XCTAssertEqual(try port("start", "hooked").status, 0)
         XCTAssertEqual(try port("kill", "hooked", "KILL").status, 0)
-        for _ in 0..<200 where (try state("hooked")["status"] as? String) != "stopped" { usleep(10_000) }
+        try waitUntil { (try state("hooked")["status"] as? String) == "stopped" }
         XCTAssertEqual(try port("delete", "hooked").status, 0)
         XCTAssertEqual(try String(contentsOfFile: logs + "/order", encoding: .utf8),
                        "prestart\ncreateRuntime\ncreateContainer\nstartContainer\npoststart\npoststop\n")

@@ -43,7 +43,7 @@ final class LifecycleTests: IntegrationCase {
         XCTAssertEqual(refused.stderr, "cannot delete container cycle that is not stopped: running\n")
 
         XCTAssertEqual(try port("kill", "cycle", "KILL").status, 0)
-        for _ in 0..<200 where (try state("cycle")["status"] as? String) != "stopped" { usleep(10_000) }
+        try waitUntil { (try state("cycle")["status"] as? String) == "stopped" }
         current = try state("cycle")
         XCTAssertEqual(current["status"] as? String, "stopped")
         XCTAssertEqual(current["pid"] as? Int, 0)
@@ -60,12 +60,29 @@ final class LifecycleTests: IntegrationCase {
         try assertNothingLeft("pending")
     }
 
+    /// `delete --force` of a created container polls for init's end, and stops polling once
+    /// init is gone: a few reads of its /proc stat, not one per millisecond of the timeout.
+    func testForceDeleteStopsPollingOnceInitIsGone() throws {
+        try skipUnderSuitePersona()
+        try writeConfig(["true"])
+        XCTAssertEqual(try port("create", "polled").status, 0)
+        let pid = try XCTUnwrap(try state("polled")["pid"] as? Int)
+        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let result = try execute("/usr/bin/strace", ["-o", trace, "-e", "trace=openat", Self.binary, "--root", stateRoot, "delete", "--force", "polled"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let reads = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").filter { $0.contains("/proc/\(pid)/stat\"") }
+        XCTAssertGreaterThan(reads.count, 0)
+        XCTAssertLessThan(reads.count, 100, "init's stat was read \(reads.count) times")
+        try assertNothingLeft("polled")
+    }
+
     func testForceDeleteOfARunningContainerAndKillAll() throws {
         try writeConfig(["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
         XCTAssertEqual(try port("run", "-d", "busy").status, 0)
         let pid = try state("busy")["pid"] as? Int ?? 0
         XCTAssertEqual(try port("kill", "--all", "busy", "KILL").status, 0)
-        for _ in 0..<200 where FileManager.default.fileExists(atPath: "/proc/\(pid)/ns") { usleep(10_000) }
+        waitUntil { !FileManager.default.fileExists(atPath: "/proc/\(pid)/ns") }
         XCTAssertEqual(try port("delete", "busy").status, 0)
         try writeConfig(["sleep", "1000"])
         XCTAssertEqual(try port("run", "-d", "busy2").status, 0)

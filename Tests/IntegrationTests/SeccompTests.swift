@@ -83,7 +83,7 @@ final class SeccompAgentTests: IntegrationCase {
         agent.arguments = [Self.repo + "/Tests/IntegrationTests/Agents/seccomp-agent.py", socketPath, report]
         try agent.run()
         defer { if agent.isRunning { agent.terminate() } }
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath + ".ready") { usleep(10_000) }
+        waitUntil { FileManager.default.fileExists(atPath: socketPath + ".ready") }
 
         try writeConfig(["sh", "-c", "mkdir /tmp/agent 2>&1; echo done"]) { config in
             var linux = config["linux"] as! [String: Any]
@@ -100,7 +100,7 @@ final class SeccompAgentTests: IntegrationCase {
         }
         // Without the agent's answer the read-only rootfs would say "Read-only file system".
         XCTAssertEqual(result.stdout, "mkdir: can't create directory '/tmp/agent': Permission denied\ndone\n", result.stderr)
-        for _ in 0..<500 where agent.isRunning { usleep(10_000) }
+        waitUntil(attempts: 500) { !agent.isRunning }
         guard !agent.isRunning else { return XCTFail("the agent never got a notification") }
         let seen = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any] ?? [:]
         XCTAssertEqual(seen["fdKind"] as? String, "anon_inode:seccomp notify")
@@ -127,7 +127,7 @@ final class SeccompAgentTests: IntegrationCase {
             agent.arguments = [Self.repo + "/Tests/IntegrationTests/Agents/seccomp-agent.py", socketPath, report, "signal"]
             try agent.run()
             defer { if agent.isRunning { agent.terminate() } }
-            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socketPath + ".ready") { usleep(10_000) }
+            waitUntil { FileManager.default.fileExists(atPath: socketPath + ".ready") }
             // cd is the shell's own chdir, made by the process that has the SIGUSR1 handler.
             try writeConfig(["sh", "-c", "trap 'echo signalled' USR1; cd /tmp 2>/dev/null; echo done"]) { config in
                 var linux = config["linux"] as! [String: Any]
@@ -146,7 +146,7 @@ final class SeccompAgentTests: IntegrationCase {
                 XCTAssertEqual(result.stderr, "", id)
             }
             XCTAssertTrue(result.stdout.hasSuffix("done\n"), "\(id): \(result.stdout)")
-            for _ in 0..<500 where agent.isRunning { usleep(10_000) }
+            waitUntil(attempts: 500) { !agent.isRunning }
             let seen = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any] ?? [:]
             outlived.append(seen["validAfterSignal"] as? Bool ?? false)
         }

@@ -161,8 +161,11 @@ public struct Lifecycle: Sendable {
         for pid in containerPids(state) where pid > 0 { libcKill(pid, SIGKILL) }
     }
 
+    /// Up to a second; returns as soon as init is gone (not a `for ... where`, which would
+    /// go on reading /proc to the end).
     func waitForExit(_ state: ContainerState) {
-        for _ in 0..<1000 where ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) {
+        for _ in 0..<1000 {
+            guard ProcessProbe.isAlive(state.pid, startTime: state.initStartTime) else { return }
             usleep(1000)
         }
     }
