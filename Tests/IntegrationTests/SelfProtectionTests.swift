@@ -129,9 +129,11 @@ final class SelfProtectionTests: IntegrationCase {
         let out = base + "/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let runtime = { (arguments: [String], bundle: String) throws -> Result in
-            var command = ["/usr/bin/env"] + environment.map { "\($0)=\($1)" }
-            if let persona { command += [Self.binary, "check", "--simulate", persona, "--"] }
-            command += [binary, "--root", self.stateRoot] + arguments
+            // The environment is set after the simulator, since `check` passes no marker on;
+            // env first too, so that `execute` does not wrap the simulator in the suite's persona.
+            var command = ["/usr/bin/env"]
+            if let persona { command += [Self.binary, "check", "--simulate", persona, "--", "/usr/bin/env"] }
+            command += environment.map { "\($0)=\($1)" } + [binary, "--root", self.stateRoot] + arguments
             return try self.execute(command[0], Array(command.dropFirst()), directory: bundle)
         }
 
