@@ -11,8 +11,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define MARKER "_PORT_RUN_PROTECTED"
-
 static const char *protected_by;
 
 const char *cc_self_protection_marker(void) { return protected_by; }
@@ -49,12 +47,13 @@ static void reexecute_from_read_only_bind(char **argv) {
     if (binary < 0) return;
     struct statvfs info;
     int read_only = fstatvfs(binary, &info) == 0 && (info.f_flag & ST_RDONLY) != 0;
-    int bind = read_only ? -1 : cc_open_tree(binary, "", CC_OPEN_TREE_CLONE | CC_OPEN_TREE_CLOEXEC | 0x1000 /* AT_EMPTY_PATH */);
+    const char *failed_call;
+    int bind = read_only ? -1 : cc_read_only_bind(binary, &failed_call);
     close(binary);
     if (bind < 0) return;
-    if (cc_mount_setattr_rdonly(bind) == 0 && setenv(MARKER, "read-only bind", 1) == 0) {
+    if (setenv(CC_SELF_PROTECTION_MARKER, "read-only bind", 1) == 0) {
         cc_execveat_fd(bind, argv, environ);
-        unsetenv(MARKER);
+        unsetenv(CC_SELF_PROTECTION_MARKER);
     }
     close(bind);
 }
@@ -64,10 +63,10 @@ static void reexecute_from_read_only_bind(char **argv) {
 __attribute__((constructor(101))) static void cc_early_self_protection(int argc, char **argv, char **envp) {
     (void)envp;
     /* Taken out of the environment at once, so no command, hook or container inherits it. */
-    const char *marker = getenv(MARKER);
+    const char *marker = getenv(CC_SELF_PROTECTION_MARKER);
     if (marker != NULL) {
         protected_by = strdup(marker);
-        unsetenv(MARKER);
+        unsetenv(CC_SELF_PROTECTION_MARKER);
         return;
     }
 #if defined(__GLIBC__) || defined(__BIONIC__)

@@ -33,11 +33,21 @@ void cc_set_errno(int value) { errno = value; }
 int cc_unshare(int flags) { return unshare(flags); }
 int cc_setns(int fd, int nstype) { return setns(fd, nstype); }
 int cc_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
-int cc_open_tree(int dirfd, const char *path, unsigned int flags) { return (int)syscall(428, dirfd, path, flags); }
-
-int cc_mount_setattr_rdonly(int fd) {
+int cc_read_only_bind(int fd, const char **failed_call) {
+    int bind = (int)syscall(428 /* open_tree */, fd, "", CC_OPEN_TREE_CLONE | CC_OPEN_TREE_CLOEXEC | 0x1000 /* AT_EMPTY_PATH */);
+    if (bind < 0) {
+        *failed_call = "open_tree";
+        return -1;
+    }
     uint64_t attr[4] = {0x1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
-    return (int)syscall(442, fd, "", 0x1000 /* AT_EMPTY_PATH */, attr, sizeof attr);
+    if (syscall(442 /* mount_setattr */, bind, "", 0x1000 /* AT_EMPTY_PATH */, attr, sizeof attr) != 0) {
+        int saved = errno;
+        close(bind);
+        errno = saved;
+        *failed_call = "mount_setattr";
+        return -1;
+    }
+    return bind;
 }
 
 int cc_execveat_fd(int fd, char *const argv[], char *const envp[]) {

@@ -53,11 +53,12 @@ long cc_filesystem_type(int fd);
 
 int cc_unshare(int flags);
 int cc_memfd_create(const char *name, unsigned int flags);
-/* A detached copy of the mount of `path` (open_tree, 5.2); made read-only with
-   cc_mount_setattr_rdonly (mount_setattr, 5.12). */
-int cc_open_tree(int dirfd, const char *path, unsigned int flags);
-int cc_mount_setattr_rdonly(int fd);
-/* What `_PORT_RUN_PROTECTED` said at start (early_protection.c takes it out of the
+/* A detached, read-only bind mount of the file open at `fd` (open_tree, 5.2, then
+   mount_setattr, 5.12), as an fd; -1 with errno, and the call that failed in *failed_call. */
+int cc_read_only_bind(int fd, const char **failed_call);
+/* Set in the environment of a runtime re-executed from a protected copy. */
+#define CC_SELF_PROTECTION_MARKER "_PORT_RUN_PROTECTED"
+/* What CC_SELF_PROTECTION_MARKER said at start (early_protection.c takes it out of the
    environment before any Swift code runs), or NULL. */
 const char *cc_self_protection_marker(void);
 /* Whether these arguments run create, run or exec, past the global flags and their values. */

@@ -25,7 +25,7 @@ public enum SelfProtection {
     /// constructor (CCompat's early_protection.c) takes it out before any Swift code runs, so
     /// it never reaches a container, a hook or another command; that constructor also makes
     /// the read-only bind itself where no seccomp filter is in the way.
-    static let marker = "_PORT_RUN_PROTECTED"
+    static let marker = CC_SELF_PROTECTION_MARKER
 
     /// The methods this kernel allows, cheapest first. Probes matter here: on Android the
     /// app's seccomp filter kills a caller of open_tree or mount_setattr outright.
@@ -85,13 +85,9 @@ public enum SelfProtection {
     private static func make(_ method: Method, from binary: Int32, facts: HostFacts, tempDirectories: [String]) throws(RuntimeError) -> Int32 {
         switch method {
         case .readOnlyBind:
-            let fd = cc_open_tree(binary, "", CC_OPEN_TREE_CLONE | CC_OPEN_TREE_CLOEXEC | 0x1000 /* AT_EMPTY_PATH */)
-            if fd < 0 { throw RuntimeError.system("open_tree", errno: errno) }
-            if cc_mount_setattr_rdonly(fd) != 0 {
-                let code = errno
-                close(fd)
-                throw RuntimeError.system("mount_setattr", errno: code)
-            }
+            var failedCall: UnsafePointer<CChar>?
+            let fd = cc_read_only_bind(binary, &failedCall)
+            if fd < 0 { throw RuntimeError.system(failedCall.map { String(cString: $0) } ?? "read-only bind", errno: errno) }
             return fd
         case .sealedMemfd:
             let flags = CC_MFD_CLOEXEC | CC_MFD_ALLOW_SEALING | (facts.has("memfd_exec") ? CC_MFD_EXEC : 0)

@@ -23,8 +23,9 @@ public enum Clock {
 
     /// Go's time.RFC3339Nano in UTC: trailing zeros of the fraction dropped, as runc prints it.
     public static func rfc3339Nano(_ time: timespec = now()) -> String {
-        let (year, month, day) = civilDate(daysSinceEpoch: Int64(time.tv_sec).floorDivided(by: 86_400))
-        let secondOfDay = Int64(time.tv_sec) - Int64(time.tv_sec).floorDivided(by: 86_400) * 86_400
+        let days = Int64(time.tv_sec).floorDivided(by: 86_400)
+        let secondOfDay = Int64(time.tv_sec) - days * 86_400
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
