@@ -129,6 +129,19 @@ class IntegrationCase: XCTestCase {
         try execute("/bin/sh", ["-c", command])
     }
 
+    /// `command` under strace, tracing `syscalls` (and its children too with `follow`): its
+    /// result, and strace's lines in order.
+    func traced(_ syscalls: String, follow: Bool = true, _ command: [String], directory: String? = nil) throws -> (result: Result, lines: [String]) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            XCTFail("strace is missing: scripts/install-deps test installs it")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let result = try execute("/usr/bin/strace", (follow ? ["-f"] : []) + ["-o", trace, "-e", "trace=" + syscalls] + command, directory: directory)
+        return (result, try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init))
+    }
+
     /// Checks `condition` every `interval` µs until it holds, `attempts` times at most; whether
     /// it held. (Not `for ... where`: that skips the sleep once the condition changes, and
     /// goes on evaluating it to the end.)

@@ -67,11 +67,9 @@ final class LifecycleTests: IntegrationCase {
         try writeConfig(["true"])
         XCTAssertEqual(try port("create", "polled").status, 0)
         let pid = try XCTUnwrap(try state("polled")["pid"] as? Int)
-        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
-        defer { try? FileManager.default.removeItem(atPath: trace) }
-        let result = try execute("/usr/bin/strace", ["-o", trace, "-e", "trace=openat", Self.binary, "--root", stateRoot, "delete", "--force", "polled"])
+        let (result, lines) = try traced("openat", follow: false, [Self.binary, "--root", stateRoot, "delete", "--force", "polled"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let reads = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").filter { $0.contains("/proc/\(pid)/stat\"") }
+        let reads = lines.filter { $0.contains("/proc/\(pid)/stat\"") }
         XCTAssertGreaterThan(reads.count, 0)
         XCTAssertLessThan(reads.count, 100, "init's stat was read \(reads.count) times")
         try assertNothingLeft("polled")

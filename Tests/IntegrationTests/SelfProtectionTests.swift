@@ -69,19 +69,12 @@ final class SelfProtectionTests: IntegrationCase {
     /// kernels before 5.5) is never asked for, though this kernel would accept it.
     func testSealsAndOrderUnderStrace() throws {
         try skipUnderSuitePersona()
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            return XCTFail("strace is missing: scripts/install-deps test installs it")
-        }
         try writeConfig(["true"])
         let simulated = [Self.binary, "check", "--simulate", "ubuntu20.04-5.4", "--", Self.binary, "--root", stateRoot, "run"]
         // Probes fork; with the persona's answers cached, the traced run makes no probe.
         XCTAssertEqual(try execute(simulated[0], Array(simulated.dropFirst()) + ["warm"], directory: bundle).status, 0)
-        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
-        let result = try execute("/usr/bin/strace", ["-f", "-o", trace, "-e", "trace=memfd_create,fcntl,clone,clone3,fork,vfork,execveat"]
-                                 + simulated + ["traced"], directory: bundle)
-        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let (result, ours) = try traced("memfd_create,fcntl,clone,clone3,fork,vfork,execveat", simulated + ["traced"], directory: bundle)
         XCTAssertEqual(result.status, 0, result.stderr)
-        let ours = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
         let memfd = try XCTUnwrap(ours.firstIndex { $0.contains("memfd_create(\"port-run\"") }, ours.joined(separator: "\n"))
         let firstClone = try XCTUnwrap(ours.firstIndex { $0.contains("clone(") || $0.contains("clone3(") || $0.contains("fork(") })
         XCTAssertLessThan(memfd, firstClone, "the memfd must exist before the first process is made")
@@ -96,12 +89,8 @@ final class SelfProtectionTests: IntegrationCase {
     func testReadOnlyBindIsMadeBeforeSwiftStarts() throws {
         try skipUnderSuitePersona()
         try writeConfig(["true"])
-        let trace = "\(Self.work)/\(name.filter(\.isLetter))-strace"
-        defer { try? FileManager.default.removeItem(atPath: trace) }
-        let result = try execute("/usr/bin/strace", ["-f", "-o", trace, "-e", "trace=openat,open_tree,execveat",
-                                                    Self.binary, "--root", stateRoot, "run", "early"], directory: bundle)
+        let (result, lines) = try traced("openat,open_tree,execveat", [Self.binary, "--root", stateRoot, "run", "early"], directory: bundle)
         XCTAssertEqual(result.status, 0, result.stderr)
-        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
         // The probes' execveat(-1, ...) fails; the re-execution is the one that succeeds.
         let reexecutions = lines.indices.filter { lines[$0].contains("execveat(") && lines[$0].hasSuffix(" = 0") }
         XCTAssertEqual(reexecutions.count, 1, lines.joined(separator: "\n"))
@@ -199,12 +188,8 @@ final class SelfProtectionTests: IntegrationCase {
         return Attack(outcome: read("result"), error: read("error"), exe: read("exe"), binaryChanged: changed)
     }
 
-    private func waitFor(_ path: String, seconds: Double = 10) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if FileManager.default.fileExists(atPath: path) { return true }
-            usleep(50_000)
-        }
-        return false
+    /// Up to 10 s.
+    private func waitFor(_ path: String) -> Bool {
+        waitUntil(attempts: 200, interval: 50_000) { FileManager.default.fileExists(atPath: path) }
     }
 }
