@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "PortRuntime", dependencies: ["CCompat", "CSeccomp", "CLibcap"], swiftSettings: lean),
         .executableTarget(name: "port-run", dependencies: ["PortRuntime"], swiftSettings: lean),
         .testTarget(name: "PortRuntimeTests", dependencies: ["PortRuntime"], exclude: ["Corpus"]),
-        .testTarget(name: "IntegrationTests", exclude: ["Agents"]),
+        .testTarget(name: "IntegrationTests", exclude: ["Agents", "Attacks"]),
     ],
     swiftLanguageModes: [.v6]
 )

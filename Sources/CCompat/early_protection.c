@@ -8,12 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 static const char *protected_by;
 
 const char *cc_self_protection_marker(void) { return protected_by; }
+
+/* Checked on the running binary itself, never taken from the environment alone: a marker
+   that anyone can set must not switch the protection off. */
+int cc_exe_is_protected(void) {
+    int binary = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (binary < 0) return 0;
+    struct statvfs mount_info;
+    struct stat info;
+    int seals = fcntl(binary, CC_F_GET_SEALS);
+    int protected_copy = (fstatvfs(binary, &mount_info) == 0 && (mount_info.f_flag & ST_RDONLY) != 0)
+        || (seals >= 0 && (seals & CC_F_SEAL_WRITE) != 0)
+        || (fstat(binary, &info) == 0 && info.st_nlink == 0);
+    close(binary);
+    return protected_copy;
+}
 
 static int is_container_command(const char *word) {
     return strcmp(word, "create") == 0 || strcmp(word, "run") == 0 || strcmp(word, "exec") == 0;
@@ -65,9 +81,10 @@ __attribute__((constructor(101))) static void cc_early_self_protection(int argc,
     /* Taken out of the environment at once, so no command, hook or container inherits it. */
     const char *marker = getenv(CC_SELF_PROTECTION_MARKER);
     if (marker != NULL) {
-        protected_by = strdup(marker);
+        int verified = cc_exe_is_protected();
+        if (verified) protected_by = strdup(marker);
         unsetenv(CC_SELF_PROTECTION_MARKER);
-        return;
+        if (verified) return;
     }
 #if defined(__GLIBC__) || defined(__BIONIC__)
     if (argv != NULL && cc_runs_container_command(argc, argv)) reexecute_from_read_only_bind(argv);

@@ -87,6 +87,15 @@ int cc_probe_mount_setattr(void) {
     uint64_t attr[4] = { 0, 0, 0, 0 };
     return exists_by(syscall(442, -1, "", AT_EMPTY_PATH_, attr, sizeof attr), EBADF);
 }
+/* statx (4.11) reporting mount ids (5.8): a kernel before 5.8 answers without the bit. */
+int cc_probe_statx_mount_id(void) {
+    int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    uint64_t id = 0;
+    int rc = cc_statx_mount_id(fd, &id) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
 int cc_probe_unshare(int flag) { return result(unshare(flag)); }
 // seccomp(SECCOMP_SET_MODE_FILTER, flag, NULL): EFAULT = the flag is known, EINVAL = unknown.
 int cc_probe_seccomp_flag(unsigned int flag) { return exists_by(syscall(SYS_seccomp, 1, flag, NULL), EFAULT); }

@@ -31,6 +31,41 @@ int cc_errno(void) { return errno; }
 void cc_set_errno(int value) { errno = value; }
 
 int cc_unshare(int flags) { return unshare(flags); }
+
+int cc_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct { uint64_t flags, mode, resolve; } how = {flags, mode, resolve};
+    return (int)syscall(437 /* openat2 */, dirfd, path, &how, sizeof how);
+}
+
+int cc_mknodat(int dirfd, const char *name, mode_t mode, unsigned int major, unsigned int minor) {
+    return mknodat(dirfd, name, mode, makedev(major, minor));
+}
+unsigned int cc_dev_major(uint64_t dev) { return major((dev_t)dev); }
+unsigned int cc_dev_minor(uint64_t dev) { return minor((dev_t)dev); }
+
+/* struct statx up to stx_mnt_id, spelled out (older glibc headers lack it). */
+int cc_statx_mount_id(int fd, uint64_t *id) {
+#ifdef SYS_statx
+    uint32_t buffer[64] = {0}; /* struct statx is 256 bytes */
+    if (syscall(SYS_statx, fd, "", 0x1000 /* AT_EMPTY_PATH */, 0x1000U /* STATX_MNT_ID */, buffer) != 0) return -1;
+    if ((buffer[0] & 0x1000U) == 0) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    memcpy(id, (const char *)buffer + 144, sizeof *id);
+    return 0;
+#else
+    (void)fd;
+    (void)id;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int cc_mount_setattr(int fd, int recursive, uint64_t set, uint64_t clear) {
+    uint64_t attr[4] = {set, clear, 0, 0};
+    return (int)syscall(442 /* mount_setattr */, fd, "", 0x1000 /* AT_EMPTY_PATH */ | (recursive ? 0x8000 : 0), attr, sizeof attr);
+}
 int cc_setns(int fd, int nstype) { return setns(fd, nstype); }
 int cc_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
 int cc_read_only_bind(int fd, const char **failed_call) {
@@ -99,20 +134,16 @@ int cc_read_signal(int fd) {
     return (int)info.ssi_signo;
 }
 
-int cc_open_pty_master(const char *ptmx, int *index) {
-    int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0) return -1;
+int cc_pty_unlock(int master, unsigned int *index) {
     int unlock = 0;
-    unsigned int number = 0;
-    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0) {
-        int saved = errno;
-        close(master);
-        errno = saved;
-        return -1;
-    }
-    *index = (int)number;
-    return master;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, index) < 0) return -1;
+    return 0;
 }
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+int cc_pty_peer(int master, int flags) { return ioctl(master, TIOCGPTPEER, flags); }
 
 int cc_set_window_size(int fd, unsigned short rows, unsigned short cols) {
     struct winsize size = { .ws_row = rows, .ws_col = cols };
@@ -209,4 +240,9 @@ int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags) {
 long cc_filesystem_type(int fd) {
     struct statfs info;
     return fstatfs(fd, &info) == 0 ? (long)info.f_type : -1;
+}
+
+long cc_path_filesystem_type(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 ? (long)info.f_type : -1;
 }

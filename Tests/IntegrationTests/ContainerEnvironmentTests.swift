@@ -191,26 +191,39 @@ final class EngineCompatibilityTests: IntegrationCase {
         XCTAssertEqual(table.stdout.split(separator: "\n").count, 3)
     }
 
-    /// Neither AppArmor nor SELinux is active here: the labels are ignored, said at debug
-    /// level, and the container runs; under an active LSM they would be applied instead.
-    func testLabelsOfAnInactiveLSMAreIgnoredAndSaid() throws {
+    /// A label asked for where its LSM is off is refused by name, as runc and crun refuse it:
+    /// running the container unconfined would drop what the user asked for in silence.
+    func testLabelsOfAnInactiveLSMAreRefusedByName() throws {
         let lsms = (try? String(contentsOfFile: "/sys/kernel/security/lsm", encoding: .utf8)) ?? ""
         guard !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce"), !lsms.contains("apparmor") else {
             throw XCTSkip("an LSM is active here: the labels would be applied")
         }
+        for (field, value) in [("apparmorProfile", "docker-default"), ("selinuxLabel", "system_u:system_r:container_t:s0:c1,c2")] {
+            try writeConfig(["echo", "ran"]) { config in
+                var process = config["process"] as! [String: Any]
+                process["apparmorProfile"] = nil
+                process["selinuxLabel"] = nil
+                process[field] = value
+                config["process"] = process
+            }
+            let result = try port("run", "labelled")
+            XCTAssertEqual(result.status, 1, result.stderr)
+            XCTAssertEqual(result.stdout, "")
+            let lsm = field == "apparmorProfile" ? "AppArmor" : "SELinux"
+            XCTAssertEqual(result.stderr, "config.json: process.\(field): \"\(value)\" asked for, but \(lsm) is not enabled on this host\n")
+            try assertNothingLeft("labelled")
+        }
         try writeConfig(["echo", "ran"]) { config in
             var process = config["process"] as! [String: Any]
-            process["apparmorProfile"] = "docker-default"
-            process["selinuxLabel"] = "system_u:system_r:container_t:s0:c1,c2"
+            process["selinuxLabel"] = nil
             config["process"] = process
             var linux = config["linux"] as! [String: Any]
             linux["mountLabel"] = "system_u:object_r:container_file_t:s0:c1,c2"
             config["linux"] = linux
         }
-        let result = try port("--debug", "run", "labelled")
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stdout, "ran\n")
-        XCTAssertTrue(result.stderr.contains(#"process.apparmorProfile \"docker-default\" ignored: AppArmor is not active on this host"#), result.stderr)
-        XCTAssertTrue(result.stderr.contains("process.selinuxLabel") && result.stderr.contains("linux.mountLabel"), result.stderr)
+        let mountLabel = try port("run", "labelled")
+        XCTAssertEqual(mountLabel.status, 1)
+        XCTAssertTrue(mountLabel.stderr.hasPrefix("config.json: linux.mountLabel: "), mountLabel.stderr)
+        try assertNothingLeft("labelled")
     }
 }

@@ -103,6 +103,32 @@ class IntegrationCase: XCTestCase {
         try? FileManager.default.removeItem(atPath: (stateRoot as NSString).deletingLastPathComponent)
     }
 
+    /// Tests/IntegrationTests/Attacks/attack.c, built static once per run: what an attacker
+    /// runs inside a container (a symlink swapper, a ptrace prober).
+    func attackTool() throws -> String {
+        let tool = Self.work + "/attack"
+        if !FileManager.default.isExecutableFile(atPath: tool) {
+            let built = try shell("cc -static -O2 -o '\(tool)' '\(Self.repo)/Tests/IntegrationTests/Attacks/attack.c'")
+            guard built.status == 0 else {
+                XCTFail("cannot build the attack tool (scripts/install-deps test installs gcc): \(built.stderr)")
+                throw CocoaError(.fileNoSuchFile)
+            }
+        }
+        return tool
+    }
+
+    /// A private copy of the busybox rootfs, for a test that edits the image itself.
+    func copyOfRootfs() throws -> String {
+        let copy = (stateRoot as NSString).deletingLastPathComponent + "/rootfs"
+        XCTAssertEqual(try shell("cp -a '\(Self.work)/base/rootfs' '\(copy)'").status, 0)
+        return copy
+    }
+
+    /// How long a race runs and how many rounds it gets: bounded in count and time, less
+    /// under a persona, where every call goes through the simulator.
+    var raceRounds: Int { Self.persona == nil ? 150 : 40 }
+    var raceSeconds: Double { Self.persona == nil ? 8 : 4 }
+
     /// Removes a parent cgroup a test made (its containers' cgroups are gone by then).
     func removeCgroupParent(_ path: String) {
         for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {

@@ -15,7 +15,11 @@ final class NestedContainerTests: IntegrationCase {
         let base = (stateRoot as NSString).deletingLastPathComponent
         let inner = base + "/inner"
         try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: true)
-        // The inner bundle: the same busybox rootfs, seen at /inner-rootfs inside the outer one.
+        // The inner bundle: a copy of the busybox rootfs, seen at /inner-rootfs inside the outer
+        // one (the outer one's own root would be refused: a container may not get the
+        // runtime's root directory as its rootfs).
+        let innerRootfs = base + "/inner-rootfs"
+        XCTAssertEqual(try shell("cp -a '\(Self.work)/base/rootfs' '\(innerRootfs)'").status, 0)
         var innerConfig = config
         innerConfig["root"] = ["path": "/inner-rootfs", "readonly": true]
         var process = innerConfig["process"] as! [String: Any]
@@ -37,7 +41,7 @@ final class NestedContainerTests: IntegrationCase {
             config["mounts"] = (config["mounts"] as! [[String: Any]]) + [
                 ["destination": "/port-run", "type": "bind", "source": Self.binary, "options": ["bind", "ro"]],
                 ["destination": "/inner", "type": "bind", "source": inner, "options": ["bind", "ro"]],
-                ["destination": "/inner-rootfs", "type": "bind", "source": "\(Self.work)/base/rootfs", "options": ["rbind", "ro"]],
+                ["destination": "/inner-rootfs", "type": "bind", "source": innerRootfs, "options": ["rbind", "ro"]],
                 ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]],
             ]
         }

@@ -65,6 +65,21 @@ final class RootlessTests: IntegrationCase {
         XCTAssertEqual(try shell("find /sys/fs/cgroup -maxdepth 5 -type d -name mine").stdout, "", "a rootless run made a cgroup")
     }
 
+    /// CVE-2023-25809: `spec --rootless` binds the host's /sys recursively and read-only; a
+    /// read-only remount covers only its top, so the host's cgroup tree below it must be made
+    /// read-only too, every mount of it.
+    func testTheHostsCgroupTreeIsReadOnlyInARootlessContainer() throws {
+        try writeRootlessSpec(["sh", "-c", "grep ' /sys/fs/cgroup' /proc/self/mounts"])
+        let result = try asNobody("run", "cgroupro")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let mounts = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertFalse(mounts.isEmpty, "no cgroup mount in the container")
+        for fields in mounts where fields.count > 3 {
+            XCTAssertTrue(fields[3].hasPrefix("ro,") || fields[3] == "ro", "writable: \(fields.joined(separator: " "))")
+        }
+        XCTAssertEqual(rootlessState(), [])
+    }
+
     func testLimitsWithoutADelegatedCgroupAreRefused() throws {
         try writeRootlessSpec(["true"]) { spec in
             var linux = spec["linux"] as! [String: Any]

@@ -25,12 +25,20 @@ final class SelfProtectionTests: IntegrationCase {
         }
     }
 
-    /// With the copy skipped (the marker says it was made), the same attack must succeed:
-    /// this is what proves the test above can fail.
+    /// Against a port-run command that never protects itself (`events`, run in A's pid
+    /// namespace), the same attack must succeed: this is what proves the test above can fail.
     func testTheAttackWorksAgainstAnUnprotectedRuntime() throws {
-        let attack = try attackRuntime(environment: ["_PORT_RUN_PROTECTED": "test"], persona: Self.persona)
+        let attack = try attackRuntime(environment: [:], persona: Self.persona, victim: .unprotectedCommand)
         XCTAssertEqual(attack.outcome, "written", attack.error)
         XCTAssertTrue(attack.binaryChanged)
+    }
+
+    /// The marker from the environment alone does not switch the protection off: the binary
+    /// is checked (read-only mount, sealed memfd or unlinked copy) before it is believed.
+    func testTheMarkerInTheEnvironmentDoesNotSwitchProtectionOff() throws {
+        let attack = try attackRuntime(environment: ["_PORT_RUN_PROTECTED": "read-only bind"], persona: Self.persona)
+        XCTAssertFalse(attack.binaryChanged, "the runtime binary on the host was modified")
+        if Self.persona == nil { XCTAssertEqual(attack.outcome, "refused", attack.error) }
     }
 
     /// Under a kernel without mount_setattr the copy is a sealed memfd, and it holds too.
@@ -110,7 +118,9 @@ final class SelfProtectionTests: IntegrationCase {
         XCTAssertFalse(result.stdout.contains("_PORT_RUN_PROTECTED"), result.stdout)
     }
 
-    private func attackRuntime(environment: [String: String], persona: String? = nil) throws -> Attack {
+    enum Victim { case waitingInit, unprotectedCommand }
+
+    private func attackRuntime(environment: [String: String], persona: String? = nil, victim: Victim = .waitingInit) throws -> Attack {
         let base = (stateRoot as NSString).deletingLastPathComponent
         let binary = base + "/port-run-copy"
         try FileManager.default.copyItem(atPath: Self.binary, toPath: binary)
@@ -141,19 +151,30 @@ final class SelfProtectionTests: IntegrationCase {
         let runA = try runtime(["run", "-d", "a"], bundle)
         XCTAssertEqual(runA.status, 0, runA.stderr)
         let pidA = try XCTUnwrap(try state("a")["pid"] as? Int)
+        // nsenter forks the command into A's pid namespace; it is found again by its command line.
+        let events = [binary, "--root", stateRoot, "events", "--interval", "1s", "a"]
+        let eventsPids = { () -> [Int32] in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+                FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") == Data((events.joined(separator: "\0") + "\0").utf8)
+            }
+        }
+        let stopEvents = { [self] in
+            for pid in eventsPids() { kill(pid, SIGKILL) }
+            XCTAssertTrue(waitUntil { eventsPids().isEmpty }, "the unprotected command did not end")
+        }
+        defer { stopEvents() }
+        if victim == .unprotectedCommand {
+            let nsenter = Process()
+            nsenter.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            nsenter.arguments = (Self.missingNamespaces.contains("pid") ? [] : ["-t", String(pidA), "-p"]) + ["--"] + events
+            nsenter.standardOutput = FileHandle.nullDevice
+            nsenter.standardError = FileHandle.nullDevice
+            try nsenter.run()
+            XCTAssertTrue(waitUntil { !eventsPids().isEmpty }, "the unprotected command did not start")
+        }
 
         let bundleB = base + "/bundle-b"
-        try FileManager.default.createDirectory(atPath: bundleB, withIntermediateDirectories: true)
-        var configB = config
-        var linux = configB["linux"] as! [String: Any]
-        // Without pid namespaces (GKI) every process shares the host's: B is in A's view anyway.
-        if !Self.missingNamespaces.contains("pid") {
-            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" } + [["type": "pid", "path": "/proc/\(pidA)/ns/pid"]]
-        }
-        configB["linux"] = linux
-        try JSONSerialization.data(withJSONObject: configB).write(to: URL(fileURLWithPath: bundleB + "/config.json"))
-        let created = try runtime(["create", "b"], bundleB)
-        XCTAssertEqual(created.status, 0, created.stderr)
+        if victim == .waitingInit { try createSharingPids(with: pidA, bundle: bundleB, runtime: runtime) }
 
         let script = """
             # Without pid namespaces (GKI) the host's processes show too: the test runner's
@@ -176,16 +197,36 @@ final class SelfProtectionTests: IntegrationCase {
         let exec = try runtime(["exec", "-d", "a", "sh", "-c", script], bundle)
         XCTAssertEqual(exec.status, 0, exec.stderr)
         XCTAssertTrue(waitFor(out + "/opened") || waitFor(out + "/result"), "the attacker never ran")
-        // B's init becomes `sleep`: no process runs the runtime binary any more.
-        let started = try runtime(["start", "b"], bundleB)
-        XCTAssertEqual(started.status, 0, started.stderr)
+        // B's init becomes `sleep` (or the unprotected command ends): no process runs the
+        // runtime binary any more.
+        if victim == .unprotectedCommand {
+            stopEvents()
+        } else {
+            let started = try runtime(["start", "b"], bundleB)
+            XCTAssertEqual(started.status, 0, started.stderr)
+        }
         FileManager.default.createFile(atPath: out + "/go", contents: nil)
         XCTAssertTrue(waitFor(out + "/result"))
         let read = { (file: String) in ((try? String(contentsOfFile: out + "/" + file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
         let changed = try Data(contentsOf: URL(fileURLWithPath: binary)) != original
-        XCTAssertEqual(try port("delete", "--force", "b").status, 0)
+        if victim == .waitingInit { XCTAssertEqual(try port("delete", "--force", "b").status, 0) }
         XCTAssertEqual(try port("delete", "--force", "a").status, 0)
         return Attack(outcome: read("result"), error: read("error"), exe: read("exe"), binaryChanged: changed)
+    }
+
+    /// Container B, created (its init waits in the runtime binary) in A's pid namespace.
+    private func createSharingPids(with pidA: Int, bundle bundleB: String, runtime: ([String], String) throws -> Result) throws {
+        try FileManager.default.createDirectory(atPath: bundleB, withIntermediateDirectories: true)
+        var configB = config
+        var linux = configB["linux"] as! [String: Any]
+        // Without pid namespaces (GKI) every process shares the host's: B is in A's view anyway.
+        if !Self.missingNamespaces.contains("pid") {
+            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" } + [["type": "pid", "path": "/proc/\(pidA)/ns/pid"]]
+        }
+        configB["linux"] = linux
+        try JSONSerialization.data(withJSONObject: configB).write(to: URL(fileURLWithPath: bundleB + "/config.json"))
+        let created = try runtime(["create", "b"], bundleB)
+        XCTAssertEqual(created.status, 0, created.stderr)
     }
 
     /// Up to 10 s.

@@ -1,50 +1,61 @@
 @testable import PortRuntime
 import Glibc
+import CCompat
 
-/// Records every filesystem call and answers lookups from a small in-memory tree.
+/// Records every privileged call; lookups and creation happen for real in a temporary tree
+/// (RootDirectory needs no privileges), so what the calls name is what a container would get.
 final class FakeMountSystem: MountSystem, @unchecked Sendable {
-    var kinds: [String: FileKind] = [:]
-    var links: [String: String] = [:]
     var calls: [String] = []
     var failPivot = false
+    var failMove = false
     var failMknod = false
+    var failSetattr: Int32?
+    var mountTable: [MountInfoEntry] = []
 
-    func mount(source: String?, target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
-        calls.append("mount \(source ?? "-") \(target) \(type ?? "-") \(String(flags, radix: 16)) \(data ?? "-")")
+    private func name(_ source: MountSource) -> String {
+        switch source {
+        case .none: return "-"
+        case .named(let name): return name
+        case .file(let handle): return handle.path
+        }
+    }
+
+    private func record(_ source: MountSource, _ target: String, _ type: String?, _ flags: UInt, _ data: String?) {
+        calls.append("mount \(name(source)) \(target) \(type ?? "-") \(String(flags, radix: 16)) \(data ?? "-")")
+    }
+
+    func mount(_ source: MountSource, on target: PathHandle, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        record(source, target.path, type, flags, data)
+    }
+    func mount(_ source: MountSource, onPath target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        record(source, target, type, flags, data)
     }
     func unmount(_ target: String, detach: Bool) throws(RuntimeError) { calls.append("umount \(target)") }
-    func kind(of path: String) -> FileKind? { links[path] != nil ? .symlink : kinds[path] }
-    func readLink(_ path: String) -> String? { links[path] }
-    func makeDirectories(_ path: String, mode: UInt32) throws(RuntimeError) {
-        calls.append("mkdir \(path)")
-        kinds[path] = .directory
-    }
-    func createFile(_ path: String) throws(RuntimeError) {
-        calls.append("touch \(path)")
-        kinds[path] = .regular
-    }
-    func makeNode(_ path: String, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) {
+    func makeNode(_ name: String, in directory: PathHandle, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) -> PathHandle {
+        let path = (directory.path == "/" ? "" : directory.path) + "/" + name
         if failMknod { throw RuntimeError.system("mknod \(path)", errno: EPERM) }
         calls.append("mknod \(path) \(type) \(String(mode, radix: 8)) \(major):\(minor)")
+        let made = openat(directory.fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+        close(made)
+        return PathHandle(fd: openat(directory.fd, name, CC_O_PATH | O_NOFOLLOW | O_CLOEXEC), path: path)
     }
-    func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError) { calls.append("chown \(path) \(uid):\(gid)") }
-    func symlink(target: String, at path: String) throws(RuntimeError) { calls.append("symlink \(path) -> \(target)") }
-    func remove(_ path: String) {}
-    func pivotRoot(_ newRoot: String) throws(RuntimeError) {
-        if failPivot { throw RuntimeError("pivot_root \(newRoot): invalid argument") }
-        calls.append("pivot_root \(newRoot)")
+    func chown(_ name: String, in directory: PathHandle, uid: UInt32, gid: UInt32) throws(RuntimeError) {
+        calls.append("chown \(directory.path == "/" ? "" : directory.path)/\(name) \(uid):\(gid)")
     }
-    var failMove = false
-    func moveRoot(_ newRoot: String) throws(RuntimeError) {
-        if failMove { throw RuntimeError.system("mount \(newRoot) to /", errno: EINVAL) }
-        calls.append("move_root \(newRoot)")
+    func makeReadOnlyRecursively(_ target: PathHandle) throws(RuntimeError) {
+        if let failSetattr { throw RuntimeError.system("mount_setattr", errno: failSetattr) }
+        calls.append("setattr ro recursive \(target.path)")
     }
-    func changeRoot(_ newRoot: String) throws(RuntimeError) { calls.append("chroot \(newRoot)") }
-    func lockedFlags(_ path: String) -> UInt { 0 }
-    var modes: [String: UInt32] = [:]
-    func permissions(of path: String) -> UInt32? { modes[path] }
-    func chmod(_ path: String, mode: UInt32) throws(RuntimeError) { calls.append("chmod \(path) \(String(mode, radix: 8))") }
-    func openDirectory(_ path: String) throws(RuntimeError) -> Int32 { calls.append("open \(path)"); return 42 }
-    func closeDirectory(_ fd: Int32) { calls.append("close \(fd)") }
-    func copyTree(from directory: Int32, to destination: String) throws(RuntimeError) { calls.append("copy \(directory) \(destination)") }
+    func pivotRoot(_ root: PathHandle) throws(RuntimeError) {
+        if failPivot { throw RuntimeError("pivot_root: invalid argument") }
+        calls.append("pivot_root")
+    }
+    func moveRoot(_ root: PathHandle) throws(RuntimeError) {
+        if failMove { throw RuntimeError.system("mount . to /", errno: EINVAL) }
+        calls.append("move_root")
+    }
+    func changeRoot(_ root: PathHandle) throws(RuntimeError) { calls.append("chroot") }
+    func lockedFlags(_ target: PathHandle) -> UInt { 0 }
+    func copyTree(from directory: Int32, to destination: PathHandle) throws(RuntimeError) { calls.append("copy \(destination.path)") }
+    func mounts() -> [MountInfoEntry] { mountTable }
 }

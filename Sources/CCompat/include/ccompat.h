@@ -46,12 +46,47 @@ static const unsigned long CC_PR_CAP_AMBIENT_CLEAR_ALL = 4;
 static const uint32_t CC_BPF_CGROUP_DEVICE = 6;
 static const uint32_t CC_BPF_F_ALLOW_MULTI = 2;
 
+/* PR_SET_DUMPABLE: 0 keeps ptrace and /proc/PID/{fd,exe,root,...} of a runtime stage out of
+   the container's reach until its execve. */
+static const int32_t CC_PR_SET_DUMPABLE = 4;
+
+/* openat2(2) RESOLVE_* bits (5.6). */
+static const uint64_t CC_RESOLVE_NO_XDEV = 0x01;
+static const uint64_t CC_RESOLVE_NO_MAGICLINKS = 0x02;
+static const uint64_t CC_RESOLVE_NO_SYMLINKS = 0x04;
+static const uint64_t CC_RESOLVE_BENEATH = 0x08;
+static const uint64_t CC_RESOLVE_IN_ROOT = 0x10;
+static const int32_t CC_AT_EMPTY_PATH = 0x1000;
+static const int32_t CC_AT_RECURSIVE = 0x8000;
+static const uint64_t CC_MOUNT_ATTR_RDONLY = 0x1;
+static const long CC_PROC_SUPER_MAGIC = 0x9fa0;
+static const long CC_DEVPTS_SUPER_MAGIC = 0x1cd1;
+
 int cc_errno(void);
 void cc_set_errno(int value);
 /* The f_type of fstatfs(2) (PROC_SUPER_MAGIC is 0x9fa0), or -1. */
 long cc_filesystem_type(int fd);
+/* The same for a path (statfs(2), following it). */
+long cc_path_filesystem_type(const char *path);
 
 int cc_unshare(int flags);
+/* openat2(dirfd, path, {flags, mode, resolve}): an fd, or -1 with errno. */
+int cc_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int cc_mknodat(int dirfd, const char *name, mode_t mode, unsigned int major, unsigned int minor);
+unsigned int cc_dev_major(uint64_t dev);
+unsigned int cc_dev_minor(uint64_t dev);
+/* The id of the mount `fd` is on, by statx STATX_MNT_ID (5.8): 0 and *id, or -1 (errno
+   EOPNOTSUPP when the kernel answered without the id). */
+int cc_statx_mount_id(int fd, uint64_t *id);
+/* mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE], {set, clear}) (5.12). */
+int cc_mount_setattr(int fd, int recursive, uint64_t set, uint64_t clear);
+/* The slave of pty master `master`, opened by the kernel (TIOCGPTPEER, 4.13), or -1. */
+int cc_pty_peer(int master, int flags);
+/* Unlocks the pty master and returns its index (TIOCSPTLCK, TIOCGPTN), or -1. */
+int cc_pty_unlock(int master, unsigned int *index);
+/* Whether the running binary is one a container cannot write back: on a read-only mount,
+   a memfd sealed against writes, or a file no directory names any more. */
+int cc_exe_is_protected(void);
 int cc_memfd_create(const char *name, unsigned int flags);
 /* A detached, read-only bind mount of the file open at `fd` (open_tree, 5.2, then
    mount_setattr, 5.12), as an fd; -1 with errno, and the call that failed in *failed_call. */
@@ -86,8 +121,6 @@ int cc_signalfd(int fd, const void *mask, int flags);
 // The next signal number from a signalfd, or -1.
 int cc_read_signal(int fd);
 
-// Pseudo-terminals: a new pty pair from the devpts at `ptmx` (master, and the slave's index).
-int cc_open_pty_master(const char *ptmx, int *index);
 int cc_set_window_size(int fd, unsigned short rows, unsigned short cols);
 int cc_copy_window_size(int from, int to);
 int cc_make_controlling_tty(int fd);
@@ -128,6 +161,7 @@ int cc_probe_openat2(void);
 int cc_probe_thread_self(void);
 int cc_probe_fsopen(void);
 int cc_probe_mount_setattr(void);
+int cc_probe_statx_mount_id(void);
 int cc_probe_unshare(int flag);
 int cc_probe_seccomp_flag(unsigned int flag);
 int cc_probe_seccomp_action(uint32_t action);

@@ -164,22 +164,21 @@ public struct CgroupResources: Sendable, Equatable {
         return limits == CgroupResources()
     }
 
-    /// After the spec's own rules, runc allows the devices every container has and the ones
-    /// the spec creates: a deny-all rule must not break /dev/null or `linux.devices`.
+    /// After the spec's own rules, runc allows what every container needs: mknod of any
+    /// node (opening one still needs a rule), the default devices, ptys and tun. A default
+    /// that the spec creates itself in linux.devices is left to the spec's rules, as in
+    /// runc; the spec's own devices get no rule here, so a deny-all stays a deny-all for them.
     public mutating func allowContainerDevices(_ devices: [Spec.Device]) {
         guard !self.devices.isEmpty else { return }
-        // runc's list: mknod of any node (opening it still needs a rule), the default
-        // devices, ptys, /dev/console and tun.
-        self.devices.append(DeviceRule(allow: true, type: "c", major: nil, minor: nil, access: "m"))
-        self.devices.append(DeviceRule(allow: true, type: "b", major: nil, minor: nil, access: "m"))
-        let defaults: [(String, Int64?, Int64?)] = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9),
-                                                    ("c", 5, 0), ("c", 5, 1), ("c", 5, 2), ("c", 136, nil), ("c", 10, 200)]
-        for (type, major, minor) in defaults {
-            self.devices.append(DeviceRule(allow: true, type: type, major: major, minor: minor, access: "rwm"))
-        }
-        for device in devices where device.type != "p" {
-            self.devices.append(DeviceRule(allow: true, type: device.type == "u" ? "c" : device.type, major: device.major,
-                                           minor: device.minor, access: "rwm"))
+        let created = Set(devices.map(\.path))
+        let allowed: [(path: String?, type: String, major: Int64?, minor: Int64?, access: String)] = [
+            (nil, "c", nil, nil, "m"), (nil, "b", nil, nil, "m"),
+            ("/dev/null", "c", 1, 3, "rwm"), ("/dev/random", "c", 1, 8, "rwm"), ("/dev/full", "c", 1, 7, "rwm"),
+            ("/dev/tty", "c", 5, 0, "rwm"), ("/dev/zero", "c", 1, 5, "rwm"), ("/dev/urandom", "c", 1, 9, "rwm"),
+            (nil, "c", 136, nil, "rwm"), (nil, "c", 5, 2, "rwm"), (nil, "c", 10, 200, "rwm"),
+        ]
+        for rule in allowed where rule.path.map({ !created.contains($0) }) ?? true {
+            self.devices.append(DeviceRule(allow: true, type: rule.type, major: rule.major, minor: rule.minor, access: rule.access))
         }
     }
 }

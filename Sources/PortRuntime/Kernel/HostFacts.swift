@@ -56,7 +56,7 @@ public struct HostFacts: Sendable, Equatable {
         if overrides.contains("no-clone-into-cgroup") { probes["clone_into_cgroup"] = .absent(errno: EINVAL) }
         let facts = HostFacts(probes: probes, overrides: overrides)
         if let cacheDirectory, let path {
-            try? Files.makeDirectories(cacheDirectory, mode: 0o711)
+            _ = try? Files.makeDirectories(cacheDirectory, mode: 0o700)
             try? Files.writeAtomically(path, facts.encode(key: key), mode: 0o600)
         }
         return facts

@@ -50,8 +50,9 @@ public struct HostReport: Sendable {
         lines.append("  fd closing before exec  \(strategy.fdClosing.rawValue)")
         lines.append("  session keyring         \(strategy.sessionKeyring ? "a new one per container" : "none (no usable keyctl)")")
         lines.append("  init into its cgroup    \(strategy.spawnIntoCgroup ? "born there (clone3 CLONE_INTO_CGROUP)" : "writes its pid (v1: tasks, v2: cgroup.procs)")")
-        lines.append("  path resolution         component walk inside the rootfs")
-        lines.append("  procfs paths            /proc/self (never /proc/thread-self)")
+        lines.append("  path resolution         \(strategy.inRootResolution ? "openat2 RESOLVE_IN_ROOT, to an fd" : "a walk of one component at a time inside the rootfs, to an fd")")
+        lines.append("  mount targets           /proc/self/fd/N of the resolved fd (never /proc/thread-self)")
+        lines.append("  procfs checks           \(strategy.statxMountIDs ? "procfs magic and mount id (statx)" : "procfs magic and mount id (fdinfo, where the kernel has it)")")
         lines.append("  memfd seals             F_SEAL_SEAL|SHRINK|GROW|WRITE only, never F_SEAL_FUTURE_WRITE")
         if let best = bestPersona { lines.append("closest persona: \(best.name) (\(best.matching) of \(best.of) probes agree)") }
         if !facts.overrides.isEmpty { lines.append("test overrides: \(facts.overrides.sorted().joined(separator: ", "))") }

@@ -57,6 +57,7 @@ public enum Probes {
         ("proc_thread_self", { cc_probe_thread_self() }),
         ("new_mount_api", { cc_probe_fsopen() }),
         ("mount_setattr", { cc_probe_mount_setattr() }),
+        ("statx_mount_id", { cc_probe_statx_mount_id() }),
         ("seccomp_tsync", { cc_probe_seccomp_flag(1) }),
         ("seccomp_log", { cc_probe_seccomp_flag(2) }),
         ("seccomp_spec_allow", { cc_probe_seccomp_flag(4) }),

@@ -26,6 +26,13 @@ public struct Strategy: Sendable, Equatable {
     /// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19): once the agent has a notification,
     /// only a fatal signal ends the wait.
     public var seccompWaitKillable: Bool = true
+    /// openat2 RESOLVE_IN_ROOT (5.6): the kernel resolves paths inside the rootfs; before
+    /// it, a walk of one component at a time (Rootfs/RootDirectory.swift).
+    public var inRootResolution: Bool = true
+    /// statx reports mount ids (5.8); before it a procfs file's fdinfo does (3.15).
+    public var statxMountIDs: Bool = true
+    /// mount_setattr (5.12): read-only for a whole mount tree in one call.
+    public var recursiveMountAttributes: Bool = true
 
     public init(fdClosing: FdClosing, sessionKeyring: Bool = true, spawnIntoCgroup: Bool = false) {
         self.fdClosing = fdClosing
@@ -42,6 +49,9 @@ public struct Strategy: Sendable, Equatable {
         seccompLogAction = facts.has("seccomp_action_log")
         seccompNotify = facts.has("seccomp_new_listener")
         seccompWaitKillable = facts.has("seccomp_wait_killable_recv")
+        inRootResolution = facts.has("openat2")
+        statxMountIDs = facts.has("statx_mount_id")
+        recursiveMountAttributes = facts.has("mount_setattr")
     }
 
     /// The profile as this kernel can load it: LOG becomes ALLOW where the kernel has no LOG

@@ -82,10 +82,11 @@ extension Lifecycle {
                 cgroupsCreated = true
                 try cgroups.apply(resources)
             }
-            try ExecFifo.create(at: store.fifoPath(options.id))
-            let request = InitRequest(containerID: options.id, spec: spec, rootfs: rootfs, bundle: bundle,
+            try ExecFifo.create(at: store.fifoPath(options.id), owner: spec.linux.hostIDs(uid: process.user.uid, gid: process.user.gid))
+            var request = InitRequest(containerID: options.id, spec: spec, rootfs: rootfs, bundle: bundle,
                                       noPivot: options.noPivot, noNewKeyring: options.noNewKeyring, launch: launch,
                                       consoleSocket: console, cgroupDirectories: cgroups?.directories ?? [])
+            request.rootless = HostFacts.isRootless
             func stateOf(_ pid: pid_t) -> ContainerState {
                 var state = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: pid,
                                            initStartTime: ProcessProbe.startTime(pid), bundle: bundle, rootfs: rootfs,
@@ -95,7 +96,7 @@ extension Lifecycle {
                 state.cgroupDirectories = cgroups?.directories ?? []
                 return state
             }
-            launchedPid = try ParentStage.launch(request, stateDirectory: store.directory(options.id)) { pid throws(RuntimeError) in
+            launchedPid = try ParentStage.launch(request, fifoPath: store.fifoPath(options.id)) { pid throws(RuntimeError) in
                 let state = stateOf(pid)
                 creationHooksStarted = true
                 Log.debug("init \(pid) mounted the rootfs: running prestart and createRuntime hooks")
@@ -196,7 +197,10 @@ extension Lifecycle {
         let spec: Spec
         do {
             spec = try Spec.decode(bytes)
-            try spec.validateForCreate()
+            try spec.validateForCreate(isHostNetwork: { path in
+                var own = stat(), given = stat()
+                return stat("/proc/self/ns/net", &own) == 0 && stat(path, &given) == 0 && own.st_dev == given.st_dev && own.st_ino == given.st_ino
+            })
         } catch { throw RuntimeError(error.description) }
         if spec.namespace(.mount) == nil && !spec.mounts.isEmpty {
             Log.warning("config.json: mounts: ignored, since there is no mount namespace to hold them")
@@ -204,11 +208,22 @@ extension Lifecycle {
         return spec
     }
 
+    /// The rootfs's real path. The host's own root, or a directory above the state root, is
+    /// refused: the container would get the host, or the runtime's state, as its own files.
     func resolveRootfs(_ path: String, bundle: String) throws(RuntimeError) -> String {
         let joined = path.hasPrefix("/") ? path : bundle + "/" + path
         let resolved: String
         do { resolved = try Files.realPath(joined) } catch { throw RuntimeError("rootfs \(joined): \(errnoText(errno))") }
         guard Files.isDirectory(resolved) else { throw RuntimeError("rootfs \(joined): not a directory") }
+        var rootfsInfo = stat(), hostRoot = stat()
+        if resolved == "/" || (stat(resolved, &rootfsInfo) == 0 && stat("/", &hostRoot) == 0
+                               && rootfsInfo.st_dev == hostRoot.st_dev && rootfsInfo.st_ino == hostRoot.st_ino) {
+            throw RuntimeError("rootfs \(joined): is the host's root directory; refusing to use it as a container's")
+        }
+        let stateRoot = (try? Files.realPath(store.root)) ?? store.root
+        if stateRoot == resolved || stateRoot.hasPrefix(resolved + "/") {
+            throw RuntimeError("rootfs \(joined): holds the runtime's state directory \(stateRoot); refusing to use it as a container's")
+        }
         return resolved
     }
 

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
 /// The container lifecycle, as the CLI calls it: create, start, run, state, kill, delete, list.
 public struct Lifecycle: Sendable {
@@ -24,6 +25,9 @@ public struct Lifecycle: Sendable {
         if let temp = getenv("TMPDIR") { directories.append(String(cString: temp)) }
         directories += ["/tmp", "/dev/shm"]
         try SelfProtection.ensure(facts: facts, tempDirectories: directories)
+        // Not dumpable from here on, and so every stage forked from here until its execve:
+        // no process of a container can ptrace them or open their /proc/PID/fd, exe or root.
+        _ = cc_prctl(CC_PR_SET_DUMPABLE, 0, 0, 0, 0)
     }
 
     /// Releases a created container: its process execs. Fails with init's own message

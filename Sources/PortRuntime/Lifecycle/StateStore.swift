@@ -50,7 +50,8 @@ public struct StateStore: Sendable {
     /// returned lock is held for the whole create, so delete and start wait for it.
     public func claim(_ id: String) throws(RuntimeError) -> Int32 {
         try StateStore.validate(id: id)
-        try Files.makeDirectories(root, mode: 0o711)
+        // 0700 as in runc: no other user reaches a container's state, its fifo or its lock.
+        try Files.makeDirectories(root, mode: 0o700)
         if mkdir(directory(id), 0o711) != 0 {
             if errno == EEXIST { throw RuntimeError("container with id exists: \(id)") }
             throw RuntimeError.system("create state directory \(directory(id))", errno: errno)

@@ -89,6 +89,8 @@ enum ExecStage {
         return CgroupLayout(mountInfo: mountInfo, procCgroup: procCgroup).hierarchies.map(\.ownDirectory)
     }
 
+    /// Not dumpable from the fork on (the parent made itself so): until its execve no process
+    /// of the container can ptrace it (and skip its seccomp filter) or open its fds.
     private static func child(_ launch: ProcessLaunch, namespaces: [(type: NamespaceType, fd: Int32)], rootFd: Int32,
                               cgroups: [String], syncFd: Int32, consoleSocket: Int32?) -> Never {
         do throws(RuntimeError) {
@@ -96,6 +98,10 @@ enum ExecStage {
             if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
             // Into init's cgroups first, while the host's cgroup paths are still visible.
             for directory in cgroups { try? CgroupManager.joinSelf([directory]) }
+            // The runtime's own procfs, opened before the container's mounts are ours: the
+            // container controls its /proc. It is closed before anything of the container's
+            // is touched (ProcessLaunch.prepare).
+            let procfs = try Procfs.open(strategy: launch.strategy)
             for (type, fd) in namespaces where type != .pid {
                 if cc_setns(fd, Namespaces.cloneFlag(type)) != 0 {
                     throw RuntimeError.system("join the container's \(type.rawValue) namespace", errno: errno)
@@ -105,9 +111,12 @@ enum ExecStage {
             try check(fchdir(rootFd), "enter the container's root")
             try check(chroot("."), "chroot into the container's root")
             let terminal = try consoleSocket.map { fd throws(RuntimeError) in
-                try Terminal.create(sendingTo: fd, size: launch.process.consoleSize, bindConsole: false)
+                // The root's handle ends with this closure, before prepare closes every fd.
+                let root = try RootDirectory.open("/", kernelResolves: launch.strategy.inRootResolution)
+                return try Terminal.create(in: root, procfs: procfs, sendingTo: fd, size: launch.process.consoleSize, bindConsole: false)
             }
-            let executable = try launch.prepare(keeping: [syncFd], terminal: terminal, handOver: ProcessLaunch.handOverThroughParent(syncFd))
+            let executable = try launch.prepare(keeping: [syncFd], procfs: procfs, terminal: terminal,
+                                                handOver: ProcessLaunch.handOverThroughParent(syncFd))
             try launch.exec(executable)
         } catch {
             SyncChannel.send(.error(error.message), on: syncFd)

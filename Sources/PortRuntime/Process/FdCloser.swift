@@ -10,11 +10,12 @@ import CCompat
 /// Closes the runtime's own fds before the container's execve. Stdio (0-2) and the fds the
 /// caller preserved are never touched; nothing of the runtime may reach the container.
 public enum FdCloser {
-    /// Closes every fd >= 3 that is not in `keep`.
-    public static func closeAll(except keep: Set<Int32>, strategy: Strategy) {
+    /// Closes every fd >= 3 that is not in `keep`. The fd list comes from the runtime's own
+    /// checked procfs: a container's /proc could hide an fd from a plain listing.
+    static func closeAll(except keep: Set<Int32>, strategy: Strategy, procfs: Procfs?) {
         let kept = keep.filter { $0 >= 3 }.sorted()
         if strategy.fdClosing == .closeRange, closeRanges(around: kept) { return }
-        walkAndClose(except: Set(kept))
+        walkAndClose(except: Set(kept), procfs: procfs)
     }
 
     /// close_range over each gap between kept fds; false if the kernel refused.
@@ -27,16 +28,11 @@ public enum FdCloser {
         return cc_close_range(first, UInt32.max, 0) == 0
     }
 
-    private static func walkAndClose(except kept: Set<Int32>) {
+    private static func walkAndClose(except kept: Set<Int32>, procfs: Procfs?) {
         var open: [Int32] = []
-        // Some hosts have no /proc/thread-self or a foreign /proc; /proc/self/fd is the
-        // first choice, a bounded loop over the fd limit the last.
-        if let dir = opendir("/proc/self/fd") {
-            let dirFd = dirfd(dir)
-            while let entry = readdir(dir) {
-                if let fd = Int32(Files.entryName(entry)), fd >= 3, fd != dirFd { open.append(fd) }
-            }
-            closedir(dir)
+        // Without a procfs to list them, a bounded loop over the fd limit.
+        if let listed = procfs?.openDescriptors() {
+            open = listed.filter { $0 >= 3 }
         } else {
             var limit = rlimit()
             getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)

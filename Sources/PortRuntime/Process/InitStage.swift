@@ -22,20 +22,24 @@ public struct InitRequest {
     public var cgroupDirectories: [String] = []
     /// The v2 directory init was born in (clone3 CLONE_INTO_CGROUP): it need not join it.
     var bornInCgroup: String?
+    /// The runtime is not root of the host: no host cgroup tree may end up writable.
+    public var rootless = false
     var process: Spec.Process { launch.process }
 }
 
 /// The init stage: runs in the forked, single-threaded child, builds the container around
 /// itself and ends in the container process's execve. It never returns: any failure is sent
-/// to the parent with its stage and the process exits.
+/// to the parent with its stage and the process exits. It is not dumpable from the start
+/// (the parent made itself so before forking): no process of the container can ptrace it or
+/// open its /proc/PID/fd, exe or root until the container's own execve.
 enum InitStage {
-    /// `stateDirFd` is the container's state directory, opened before the root switch, so the
-    /// exec fifo can be reached without /proc (a container may mount none).
-    static func run(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32) -> Never {
+    /// `fifo` is an O_PATH fd of the exec fifo, the one thing of the host's init keeps while
+    /// it waits for `start`.
+    static func run(_ request: InitRequest, syncFd: Int32, fifo: Int32) -> Never {
         var fifoWriter: Int32 = -1
         do throws(RuntimeError) {
             var hookState: ContainerState?
-            let executable = try prepare(request, syncFd: syncFd, stateDirFd: stateDirFd, hookState: &hookState)
+            let executable = try prepare(request, syncFd: syncFd, fifo: fifo, hookState: &hookState)
             SyncChannel.send(.ready, on: syncFd)
             // Until the parent has recorded the container, its death must take init along:
             // otherwise a killed `create` leaves a process that no state names.
@@ -43,10 +47,9 @@ enum InitStage {
             _ = cc_prctl(CC_PR_SET_PDEATHSIG, 0, 0, 0, 0)
             // The parent waits for this echo: exiting earlier would fire the death signal.
             SyncChannel.send(.committed, on: syncFd)
-            // Blocks until `start` opens the fifo for reading.
-            fifoWriter = openat(stateDirFd, ExecFifo.fileName, O_WRONLY | O_CLOEXEC)
-            if fifoWriter < 0 { throw RuntimeError.system("open exec fifo", errno: errno) }
-            close(stateDirFd)
+            // From here on the fifo carries any error; the socket leads to the host.
+            libcClose(syncFd)
+            fifoWriter = try ExecFifo.waitForStart(fifo)
             if let state = hookState { try request.spec.hooks.run(.startContainer, state: state.hookState(status: .created)) }
             try request.launch.exec(executable)
         } catch {
@@ -62,18 +65,27 @@ enum InitStage {
     }
 
     /// Everything up to the point where only the fifo and execve remain.
-    private static func prepare(_ request: InitRequest, syncFd: Int32, stateDirFd: Int32,
+    private static func prepare(_ request: InitRequest, syncFd: Int32, fifo: Int32,
                                 hookState: inout ContainerState?) throws(RuntimeError) -> String {
         ProcessLaunch.resetSignals()
         let spec = request.spec
+        let strategy = request.launch.strategy
         // If the parent died before this line, the socket's EOF at `committed` ends init.
         // With a user namespace init forks again, and its parent is meant to die: no signal.
         if spec.namespace(.user) == nil { _ = cc_prctl(CC_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0) }
         try CgroupManager.joinSelf(request.cgroupDirectories.filter { $0 != request.bornInCgroup })
+        // The runtime's own procfs, checked, for every /proc write until the fds are closed.
+        var procfs = try Procfs.open(strategy: strategy)
+        var procfsOpen = true
+        defer { if procfsOpen { procfs.close() } }
         // Before a user namespace: a negative score needs the host's CAP_SYS_RESOURCE.
-        if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score) }
+        if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score, procfs: procfs) }
         try IDMaps.enterUserNamespace(spec, syncFd: syncFd)
-        try IDMaps.enterPidNamespace(spec, syncFd: syncFd)
+        if try IDMaps.enterPidNamespace(spec, syncFd: syncFd) {
+            // A new process: "self" is another pid now.
+            procfs.close()
+            procfs = try Procfs.open(strategy: strategy)
+        }
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
         // Read before the cgroup namespace exists: inside it every path reads as "/", and the
         // container's /sys/fs/cgroup must show its own cgroup, not the host's root.
@@ -86,44 +98,54 @@ enum InitStage {
         if let domainname = spec.domainname, !domainname.isEmpty {
             try check(setdomainname(domainname, domainname.utf8.count), "setdomainname \(domainname)")
         }
-        if !request.noNewKeyring && request.launch.strategy.sessionKeyring {
-            request.launch.labels.applyToKeyCreation()
+        if !request.noNewKeyring && strategy.sessionKeyring {
+            request.launch.labels.applyToKeyCreation(procfs: procfs)
             joinSessionKeyring(request.containerID)
         }
 
-        let cwd = request.process.cwd
         var terminal: Int32?
+        let system = LinuxMountSystem(procfs: procfs)
         if spec.namespace(.mount) != nil {
-            let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: LinuxMountSystem(),
-                                        cgroups: cgroupLayout, mountLabel: request.launch.labels.mountLabel)
-            try builder.prepareRoot()
-            try builder.mountAll()
-            try builder.createDevices()
-            try builder.createDevSymlinks()
+            let builder = RootfsBuilder(spec: spec, rootfs: request.rootfs, bundle: request.bundle, system: system,
+                                        cgroups: cgroupLayout, mountLabel: request.launch.labels.mountLabel, strategy: strategy,
+                                        rootless: request.rootless)
+            let root = try builder.prepareRoot()
+            try builder.mountAll(in: root)
+            try builder.createDevices(in: root)
+            try builder.createDevSymlinks(in: root)
+            // createContainer hooks run with the container's root as their cwd, as in runc.
+            try check(fchdir(root.root.fd), "enter the rootfs")
             hookState = try runCreationHooks(request.spec.hooks, syncFd: syncFd)
-            try builder.switchRoot(noPivot: request.noPivot)
             terminal = try request.consoleSocket.map { fd throws(RuntimeError) in
-                try Terminal.create(sendingTo: fd, size: request.process.consoleSize, bindConsole: true)
+                try Terminal.create(in: root, procfs: procfs, sendingTo: fd, size: request.process.consoleSize, bindConsole: true)
             }
-            try ProcessSetup.applySysctls(spec.linux.sysctl)
-            if !Files.isDirectory(cwd) { try? Files.makeDirectories(cwd) }
+            try ProcessSetup.applySysctls(spec.linux.sysctl, procfs: procfs)
+            try builder.protectPaths(in: root)
+            try builder.switchRoot(root, noPivot: request.noPivot)
             try builder.finalize()
         } else {
             hookState = try runCreationHooks(request.spec.hooks, syncFd: syncFd)
             // Without a mount namespace nothing may be mounted (it would land on the host);
             // the process still gets its rootfs as root directory.
             try check(chroot(request.rootfs), "chroot \(request.rootfs)")
+            try check(chdir("/"), "chdir /")
+            let root = try RootDirectory.open("/", kernelResolves: strategy.inRootResolution)
             terminal = try request.consoleSocket.map { fd throws(RuntimeError) in
-                try Terminal.create(sendingTo: fd, size: request.process.consoleSize, bindConsole: false)
+                try Terminal.create(in: root, procfs: procfs, sendingTo: fd, size: request.process.consoleSize, bindConsole: false)
             }
-            try ProcessSetup.applySysctls(spec.linux.sysctl)
+            try ProcessSetup.applySysctls(spec.linux.sysctl, procfs: procfs)
         }
 
-        let executable = try request.launch.prepare(keeping: [syncFd, stateDirFd], terminal: terminal,
-                                                        handOver: ProcessLaunch.handOverThroughParent(syncFd))
+        procfsOpen = false
+        let hasMountNamespace = spec.namespace(.mount) != nil
+        let executable = try request.launch.prepare(keeping: [syncFd, fifo], procfs: procfs, terminal: terminal,
+                                                    afterClosingFds: { () throws(RuntimeError) in
+            guard hasMountNamespace else { return }
+            try RootfsBuilder<LinuxMountSystem>.finishRoot(spec, cwd: request.process.cwd, kernelResolves: strategy.inRootResolution,
+                                                           system: LinuxMountSystem(procfs: nil))
+        }, handOver: ProcessLaunch.handOverThroughParent(syncFd))
         return executable
     }
-
     /// Between mounting the rootfs and switching into it: the parent runs prestart and
     /// createRuntime hooks (runtime namespace), then init runs createContainer hooks (the
     /// container's namespaces, host paths still reachable). Returns the state hooks read.

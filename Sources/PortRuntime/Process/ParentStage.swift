@@ -14,17 +14,17 @@ enum ParentStage {
     /// reaped and the error carries init's own message.
     /// `runHooks` is called when init has mounted the rootfs (only if the spec has hooks);
     /// it returns the state JSON that init's own hooks read.
-    static func launch(_ request: InitRequest, stateDirectory: String,
+    static func launch(_ request: InitRequest, fifoPath: String,
                        runHooks: (pid_t) throws(RuntimeError) -> ContainerState,
                        commit: (pid_t) throws(RuntimeError) -> Void) throws(RuntimeError) -> pid_t {
         let channel = try SyncChannel.make()
         defer { close(channel.parentEnd) }
-        let stateDirFd = open(stateDirectory, CC_O_PATH | O_DIRECTORY | O_CLOEXEC)
-        if stateDirFd < 0 {
+        let fifo: Int32
+        do { fifo = try ExecFifo.handle(at: fifoPath) } catch {
             close(channel.childEnd)
-            throw RuntimeError.system("open \(stateDirectory)", errno: errno)
+            throw error
         }
-        defer { close(stateDirFd) }
+        defer { close(fifo) }
 
         // With a user namespace, init makes its pid namespace itself (it must belong to the
         // user namespace) and forks the real init, which then has to come back to us.
@@ -38,7 +38,7 @@ enum ParentStage {
                 close(channel.parentEnd)
                 var request = request
                 request.bornInCgroup = child.bornIn
-                InitStage.run(request, syncFd: channel.childEnd, stateDirFd: stateDirFd)
+                InitStage.run(request, syncFd: channel.childEnd, fifo: fifo)
             }
         } catch {
             close(channel.childEnd)
@@ -64,7 +64,7 @@ enum ParentStage {
                 throw RuntimeError(message)
             case .needIDMaps?:
                 try killingChildOnFailure(pid) { () throws(RuntimeError) in
-                    try IDMaps.write(request.spec.linux, to: pid)
+                    try IDMaps.write(request.spec.linux, to: pid, strategy: request.launch.strategy)
                     SyncChannel.send(.idMapsDone, on: channel.parentEnd)
                 }
             case .initPid(let realInit)?:

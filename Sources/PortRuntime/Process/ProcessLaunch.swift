@@ -30,7 +30,7 @@ public struct ProcessLaunch: Sendable {
             let profile = try SeccompProfile(seccomp)
             return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
                                  strategy: strategy, seccomp: try strategy.adapt(profile),
-                                 labels: LSMLabels.plan(process: process, mountLabel: mountLabel))
+                                 labels: try LSMLabels.plan(process: process, mountLabel: mountLabel))
         } catch let error as SpecError {
             throw RuntimeError(error.description)
         } catch let error as RuntimeError {
@@ -41,22 +41,31 @@ public struct ProcessLaunch: Sendable {
     }
 
     /// Applies everything but the execve, inside the container's root; returns the resolved
-    /// executable. Only stdio, the preserved fds and `keep` stay open.
-    /// `handOver` gets the seccomp listener fd (SCMP_ACT_NOTIFY) and returns once the agent has it.
-    func prepare(keeping keep: [Int32], terminal: Int32?, handOver: (Int32) throws(RuntimeError) -> Void) throws(RuntimeError) -> String {
+    /// executable. Only stdio, the preserved fds and `keep` stay open: `procfs` (the
+    /// runtime's own, checked) serves the fd list and the LSM labels and is closed before
+    /// anything of the container's is touched; `afterClosingFds` runs then (init makes its
+    /// cwd there). `handOver` gets the seccomp listener fd (SCMP_ACT_NOTIFY) and returns
+    /// once the agent has it.
+    func prepare(keeping keep: [Int32], procfs: Procfs, terminal: Int32?, afterClosingFds: () throws(RuntimeError) -> Void = {},
+                 handOver: (Int32) throws(RuntimeError) -> Void) throws(RuntimeError) -> String {
         if let terminal { try Terminal.attach(terminal) }
         try ProcessSetup.applyRlimits(process.rlimits)
         umask(mode_t(process.user.umask ?? 0o022))
-        // cwd is entered before and after the user switch: the first may need root's access,
-        // the second proves the container user can be there.
         // The runtime's fds go first: a cwd of /proc/self/fd/N must not reach one of them
         // (the CVE-2024-21626 class). The few kept are checked for below.
         let preserved = (0..<preserveFds).map { 3 + $0 }
-        FdCloser.closeAll(except: Set(preserved + keep), strategy: strategy)
+        FdCloser.closeAll(except: Set(preserved + keep + [procfs.fd]), strategy: strategy, procfs: procfs)
+        do { try labels.applyOnExec(procfs: procfs) } catch {
+            procfs.close()
+            throw error
+        }
+        procfs.close()
+        try afterClosingFds()
+        // cwd is entered before and after the user switch: the first may need root's access,
+        // the second proves the container user can be there.
         let enteredEarly = chdir(process.cwd) == 0
         // Checked before the seccomp filter, which may well deny getcwd.
         let verifiedCwd = enteredEarly ? try ensureCwdInsideRoot() : nil
-        try labels.applyOnExec()
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
         // capabilities are dropped (as runc); with it, as late as possible.
         if let seccomp, !process.noNewPrivileges { try loadFilter(seccomp, handOver: handOver) }

@@ -19,8 +19,8 @@ enum ProcessSetup {
         }
     }
 
-    static func writeOOMScoreAdj(_ value: Int32) throws(RuntimeError) {
-        try Files.writeValue("/proc/self/oom_score_adj", String(value))
+    static func writeOOMScoreAdj(_ value: Int32, procfs: Procfs) throws(RuntimeError) {
+        try procfs.write("self/oom_score_adj", String(value))
     }
 
     /// Supplementary groups first (they need CAP_SETGID), then gid, then uid.
@@ -66,11 +66,12 @@ enum ProcessSetup {
         return env + ["HOME=" + home]
     }
 
-    /// Writes each sysctl to the container's /proc/sys; the namespaced ones only reach the container.
-    static func applySysctls(_ sysctls: [String: String]) throws(RuntimeError) {
+    /// Writes each sysctl from inside the container's namespaces, through the runtime's own
+    /// checked procfs: /proc/sys shows the namespaces of whoever opens a file there, and spec
+    /// validation admits only namespaced keys, so each value reaches the container alone.
+    static func applySysctls(_ sysctls: [String: String], procfs: Procfs) throws(RuntimeError) {
         for key in sysctls.keys.sorted() {
-            let path = "/proc/sys/" + key.replacingDots()
-            do { try Files.writeValue(path, sysctls[key]!) } catch { throw RuntimeError("sysctl \(key): \(error.message)") }
+            do { try procfs.write("sys/" + key.replacingDots(), sysctls[key]!) } catch { throw RuntimeError("sysctl \(key): \(error.message)") }
         }
     }
 }

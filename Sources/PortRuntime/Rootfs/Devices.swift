@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
 /// The device nodes and /dev links every container gets (runtime-spec "Default Devices").
 extension RootfsBuilder {
@@ -14,42 +15,56 @@ extension RootfsBuilder {
         }
     }
 
-    /// Creates the default devices, then the spec's own (which may replace a default).
-    public func createDevices() throws(RuntimeError) {
+    /// Creates the default devices, then the spec's own (which may replace a default), each
+    /// relative to its directory's fd.
+    public func createDevices(in root: RootDirectory) throws(RuntimeError) {
         guard !bindsHostDev else { return }
-        let dev = try SafePath.resolve("/dev", in: rootfs, system: system)
-        try system.makeDirectories(dev, mode: 0o755)
+        _ = try root.makeDirectories("/dev")
         let requested = spec.linux.devices
         let defaults = Self.defaultDevices.filter { device in !requested.contains { $0.path == device.path } }
         for device in defaults + requested {
-            let path = try SafePath.resolve(device.path, in: rootfs, system: system)
-            // Nested nodes (/dev/cpu/0/cpuid, /dev/net/tun) need their directories first.
-            if let slash = path.lastIndex(of: "/"), path[..<slash] != dev {
-                try system.makeDirectories(String(path[..<slash]), mode: 0o755)
-            }
-            system.remove(path)
+            let (directory, name) = try root.parent(of: device.path)
+            _ = unlinkat(directory.fd, name, 0)
             do {
-                try system.makeNode(path, type: device.type, mode: device.fileMode ?? 0o666, major: device.major, minor: device.minor)
+                _ = try system.makeNode(name, in: directory, type: device.type, mode: device.fileMode ?? 0o666,
+                                        major: device.major, minor: device.minor)
             } catch where error.errno == EPERM {
                 // Without CAP_MKNOD (a user namespace) a bind of the host's node does the same job.
-                try system.createFile(path)
-                try system.mount(source: device.path, target: path, type: "bind", flags: MountFlags.bind, data: nil)
+                try bindHostDevice(device, as: name, in: directory, root: root)
                 continue
             }
             if device.uid ?? 0 != 0 || device.gid ?? 0 != 0 {
-                try system.chown(path, uid: device.uid ?? 0, gid: device.gid ?? 0)
+                try system.chown(name, in: directory, uid: device.uid ?? 0, gid: device.gid ?? 0)
             }
         }
     }
 
-    public func createDevSymlinks() throws(RuntimeError) {
+    /// The host's node of the same path, checked to be the device the spec names.
+    private func bindHostDevice(_ device: Spec.Device, as name: String, in directory: PathHandle, root: RootDirectory) throws(RuntimeError) {
+        let fd = libcOpen(device.path, CC_O_PATH | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open the host's \(device.path) to bind it", errno: errno) }
+        let host = PathHandle(fd: fd, path: device.path)
+        var info = stat()
+        let wanted: mode_t = device.type == "b" ? S_IFBLK : device.type == "p" ? S_IFIFO : S_IFCHR
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == wanted,
+              wanted == S_IFIFO || (Int64(cc_dev_major(UInt64(info.st_rdev))) == device.major
+                                    && Int64(cc_dev_minor(UInt64(info.st_rdev))) == device.minor) else {
+            throw RuntimeError("the host's \(device.path) is not device \(device.type) \(device.major):\(device.minor): refusing to bind it")
+        }
+        let target = try root.childFile(name, of: directory, mode: 0)
+        try system.mount(.file(host), on: target, type: "bind", flags: MountFlags.bind, data: nil)
+    }
+
+    public func createDevSymlinks(in root: RootDirectory) throws(RuntimeError) {
         guard !bindsHostDev else { return }
-        let dev = try SafePath.resolve("/dev", in: rootfs, system: system)
+        let dev = try root.makeDirectories("/dev")
         let links = [("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
                      ("/proc/self/fd/2", "stderr")]
-        for (target, name) in links { try system.symlink(target: target, at: dev + "/" + name) }
+        for (target, name) in links where symlinkat(target, dev.fd, name) != 0 && errno != EEXIST {
+            throw RuntimeError.system("symlink /dev/\(name)", errno: errno)
+        }
         // With a private devpts instance, /dev/ptmx must lead to that instance's ptmx.
-        system.remove(dev + "/ptmx")
-        try system.symlink(target: "pts/ptmx", at: dev + "/ptmx")
+        _ = unlinkat(dev.fd, "ptmx", 0)
+        if symlinkat("pts/ptmx", dev.fd, "ptmx") != 0 { throw RuntimeError.system("symlink /dev/ptmx", errno: errno) }
     }
 }

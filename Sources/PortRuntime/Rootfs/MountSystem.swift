@@ -35,42 +35,68 @@ public enum MountFlags {
     public static let propagation: UInt = unbindable | `private` | slave | shared
 }
 
-public enum FileKind: Equatable, Sendable { case directory, regular, symlink, other }
+/// What a mount(2) call mounts.
+public enum MountSource {
+    case none
+    /// A filesystem's own source name: "tmpfs", "proc", "cgroup".
+    case named(String)
+    /// A bind of the file or directory this fd holds (a host path opened once, our own
+    /// /dev/null, a pty).
+    case file(PathHandle)
+}
 
-/// The syscall seam for everything that builds a container's filesystem. The real
-/// implementation calls the kernel; tests record the calls and need no root.
+/// The syscall seam for what building a container's filesystem needs privileges for: every
+/// target is a `PathHandle` that RootDirectory resolved inside the rootfs, and the real
+/// system names it to the kernel as /proc/self/fd/N, so nothing is resolved by path again.
+/// Lookups and creation stay with RootDirectory (unprivileged, so unit tests use a real
+/// temporary tree); tests record these calls and need no root.
 public protocol MountSystem {
-    func mount(source: String?, target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError)
+    func mount(_ source: MountSource, on target: PathHandle, type: String?, flags: UInt, data: String?) throws(RuntimeError)
+    /// mount(2) on a path of the runtime's own mount namespace: "/" after the switch of root,
+    /// the host's proc and sysfs mounts before a switch without pivot_root.
+    func mount(_ source: MountSource, onPath target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError)
     func unmount(_ target: String, detach: Bool) throws(RuntimeError)
-    func kind(of path: String) -> FileKind?
-    func readLink(_ path: String) -> String?
-    func makeDirectories(_ path: String, mode: UInt32) throws(RuntimeError)
-    func createFile(_ path: String) throws(RuntimeError)
-    func makeNode(_ path: String, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError)
-    func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError)
-    func symlink(target: String, at path: String) throws(RuntimeError)
-    func remove(_ path: String)
-    func pivotRoot(_ newRoot: String) throws(RuntimeError)
-    func moveRoot(_ newRoot: String) throws(RuntimeError)
+    /// mknod, then the node opened without following and checked to be what was made, with
+    /// exactly `mode` (mknod applies the umask).
+    func makeNode(_ name: String, in directory: PathHandle, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) -> PathHandle
+    func chown(_ name: String, in directory: PathHandle, uid: UInt32, gid: UInt32) throws(RuntimeError)
+    /// mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY) on the mount tree at `target` (5.12).
+    func makeReadOnlyRecursively(_ target: PathHandle) throws(RuntimeError)
+    func pivotRoot(_ root: PathHandle) throws(RuntimeError)
+    func moveRoot(_ root: PathHandle) throws(RuntimeError)
     /// chroot alone: the last resort when neither pivot_root nor MS_MOVE is allowed.
-    func changeRoot(_ newRoot: String) throws(RuntimeError)
-    /// Flags of the mount holding `path` that a read-only remount must keep (nosuid, nodev, ...).
-    func lockedFlags(_ path: String) -> UInt
-    /// Permission bits (with sticky/setgid) of an existing path, nil when it does not exist.
-    func permissions(of path: String) -> UInt32?
-    func chmod(_ path: String, mode: UInt32) throws(RuntimeError)
-    func openDirectory(_ path: String) throws(RuntimeError) -> Int32
-    func closeDirectory(_ fd: Int32)
+    func changeRoot(_ root: PathHandle) throws(RuntimeError)
+    /// Flags of the mount holding `target` that a read-only remount must keep (nosuid, nodev, ...).
+    func lockedFlags(_ target: PathHandle) -> UInt
     /// Copies the tree under an open directory into `destination` (tmpcopyup).
-    func copyTree(from directory: Int32, to destination: String) throws(RuntimeError)
+    func copyTree(from directory: Int32, to destination: PathHandle) throws(RuntimeError)
+    /// The runtime's own mount table.
+    func mounts() -> [MountInfoEntry]
 }
 
 public struct LinuxMountSystem: MountSystem {
-    public init() {}
+    /// The runtime's procfs, for its mount table; without one the table reads as empty.
+    let procfs: Procfs?
 
-    public func mount(source: String?, target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
-        if libcMount(source ?? "", target, type ?? "", flags, data) != 0 {
-            throw RuntimeError.system("mount \(source ?? "none") to \(target)" + (type.map { " (type \($0))" } ?? ""), errno: errno)
+    public init(procfs: Procfs?) { self.procfs = procfs }
+
+    public func mount(_ source: MountSource, on target: PathHandle, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        try mount(source, at: target.procPath, naming: target.path, type: type, flags: flags, data: data)
+    }
+
+    public func mount(_ source: MountSource, onPath target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        try mount(source, at: target, naming: target, type: type, flags: flags, data: data)
+    }
+
+    private func mount(_ source: MountSource, at target: String, naming name: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        let sourcePath: String, sourceName: String
+        switch source {
+        case .none: (sourcePath, sourceName) = ("", "none")
+        case .named(let named): (sourcePath, sourceName) = (named, named)
+        case .file(let handle): (sourcePath, sourceName) = (handle.procPath, handle.path)
+        }
+        if libcMount(sourcePath, target, type ?? "", flags, data) != 0 {
+            throw RuntimeError.system("mount \(sourceName) to \(name)" + (type.map { " (type \($0))" } ?? ""), errno: errno)
         }
     }
 
@@ -78,112 +104,91 @@ public struct LinuxMountSystem: MountSystem {
         if umount2(target, detach ? Int32(MNT_DETACH) : 0) != 0 { throw RuntimeError.system("unmount \(target)", errno: errno) }
     }
 
-    public func kind(of path: String) -> FileKind? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        switch info.st_mode & S_IFMT {
-        case S_IFDIR: return .directory
-        case S_IFREG: return .regular
-        case S_IFLNK: return .symlink
-        default: return .other
-        }
-    }
-
-    public func readLink(_ path: String) -> String? { Files.readLink(path) }
-
-    public func makeDirectories(_ path: String, mode: UInt32) throws(RuntimeError) {
-        try Files.makeDirectories(path, mode: mode_t(mode))
-    }
-
-    public func createFile(_ path: String) throws(RuntimeError) {
-        let fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
-        if fd < 0 { throw RuntimeError.system("create \(path)", errno: errno) }
-        close(fd)
-    }
-
-    public func makeNode(_ path: String, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) {
+    public func makeNode(_ name: String, in directory: PathHandle, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) -> PathHandle {
         let fileType: mode_t
         switch type {
         case "b": fileType = S_IFBLK
         case "p": fileType = S_IFIFO
         default: fileType = S_IFCHR
         }
-        if cc_mknod(path, fileType | mode_t(mode & 0o7777), UInt32(truncatingIfNeeded: major), UInt32(truncatingIfNeeded: minor)) != 0 {
-            throw RuntimeError.system("mknod \(path)", errno: errno)
+        let display = (directory.path == "/" ? "" : directory.path) + "/" + name
+        let (deviceMajor, deviceMinor) = (UInt32(truncatingIfNeeded: major), UInt32(truncatingIfNeeded: minor))
+        if cc_mknodat(directory.fd, name, fileType | mode_t(mode & 0o7777), deviceMajor, deviceMinor) != 0 {
+            throw RuntimeError.system("mknod \(display)", errno: errno)
         }
-        // mknod applies the umask; devices must carry exactly the mode the spec asked for.
-        if libcChmod(path, mode_t(mode & 0o7777)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
+        let fd = openat(directory.fd, name, CC_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open \(display)", errno: errno) }
+        let node = PathHandle(fd: fd, path: display)
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == fileType,
+              fileType == S_IFIFO || (cc_dev_major(UInt64(info.st_rdev)) == deviceMajor && cc_dev_minor(UInt64(info.st_rdev)) == deviceMinor) else {
+            throw RuntimeError("\(display) is not the device just made: refusing to use it")
+        }
+        if libcChmod(node.procPath, mode_t(mode & 0o7777)) != 0 { throw RuntimeError.system("chmod \(display)", errno: errno) }
+        return node
     }
 
-    public func chown(_ path: String, uid: UInt32, gid: UInt32) throws(RuntimeError) {
-        if libcChown(path, uid, gid) != 0 { throw RuntimeError.system("chown \(path)", errno: errno) }
+    public func chown(_ name: String, in directory: PathHandle, uid: UInt32, gid: UInt32) throws(RuntimeError) {
+        if fchownat(directory.fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0 {
+            throw RuntimeError.system("chown \(directory.path == "/" ? "" : directory.path)/\(name)", errno: errno)
+        }
     }
 
-    public func symlink(target: String, at path: String) throws(RuntimeError) {
-        if libcSymlink(target, path) != 0, errno != EEXIST { throw RuntimeError.system("symlink \(path)", errno: errno) }
+    public func makeReadOnlyRecursively(_ target: PathHandle) throws(RuntimeError) {
+        if cc_mount_setattr(target.fd, 1, CC_MOUNT_ATTR_RDONLY, 0) != 0 {
+            throw RuntimeError.system("make \(target.path) read-only recursively", errno: errno)
+        }
     }
 
-    public func remove(_ path: String) { unlink(path) }
-
-    public func pivotRoot(_ newRoot: String) throws(RuntimeError) {
+    public func pivotRoot(_ root: PathHandle) throws(RuntimeError) {
         // A persona of a device whose root is a rootfs, where the kernel says EINVAL.
         if HostFacts.currentOverrides().contains("pivot-root-einval") {
-            throw RuntimeError.system("pivot_root \(newRoot)", errno: EINVAL)
+            throw RuntimeError.system("pivot_root", errno: EINVAL)
         }
-        let oldRoot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC)
+        let oldRoot = libcOpen("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC)
         if oldRoot < 0 { throw RuntimeError.system("open /", errno: errno) }
-        defer { close(oldRoot) }
-        try check(chdir(newRoot), "chdir \(newRoot)")
+        defer { libcClose(oldRoot) }
+        try check(fchdir(root.fd), "enter the rootfs")
         // pivot_root(".", ".") stacks the old root on top of the new one; no put_old directory
         // is needed, so a read-only rootfs works too.
-        try check(cc_pivot_root(".", "."), "pivot_root \(newRoot)")
+        try check(cc_pivot_root(".", "."), "pivot_root")
         try check(fchdir(oldRoot), "fchdir to the old root")
         // Slave first, so that detaching the old root does not propagate to the host.
-        try mount(source: nil, target: ".", type: nil, flags: MountFlags.slave | MountFlags.recursive, data: nil)
+        try mount(.none, onPath: ".", type: nil, flags: MountFlags.slave | MountFlags.recursive, data: nil)
         try unmount(".", detach: true)
         try check(chdir("/"), "chdir /")
     }
 
-    public func moveRoot(_ newRoot: String) throws(RuntimeError) {
-        try check(chdir(newRoot), "chdir \(newRoot)")
-        try mount(source: newRoot, target: "/", type: nil, flags: MountFlags.move, data: nil)
-        try check(chroot("."), "chroot \(newRoot)")
+    public func moveRoot(_ root: PathHandle) throws(RuntimeError) {
+        try check(fchdir(root.fd), "enter the rootfs")
+        try mount(.named("."), onPath: "/", type: nil, flags: MountFlags.move, data: nil)
+        try check(chroot("."), "chroot into the rootfs")
         try check(chdir("/"), "chdir /")
     }
 
-    public func permissions(of path: String) -> UInt32? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return UInt32(info.st_mode & 0o7777)
-    }
-
-    public func chmod(_ path: String, mode: UInt32) throws(RuntimeError) {
-        if libcChmod(path, mode_t(mode)) != 0 { throw RuntimeError.system("chmod \(path)", errno: errno) }
-    }
-
-    public func openDirectory(_ path: String) throws(RuntimeError) -> Int32 {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
-        return fd
-    }
-
-    public func closeDirectory(_ fd: Int32) { close(fd) }
-
-    public func copyTree(from directory: Int32, to destination: String) throws(RuntimeError) {
-        try TreeCopy.copy(from: directory, to: destination)
-    }
-
-    public func changeRoot(_ newRoot: String) throws(RuntimeError) {
-        try check(chroot(newRoot), "chroot \(newRoot)")
+    public func changeRoot(_ root: PathHandle) throws(RuntimeError) {
+        try check(fchdir(root.fd), "enter the rootfs")
+        try check(chroot("."), "chroot into the rootfs")
         try check(chdir("/"), "chdir /")
     }
 
-    public func lockedFlags(_ path: String) -> UInt {
+    public func lockedFlags(_ target: PathHandle) -> UInt {
         var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return 0 }
+        // fstatvfs takes an O_PATH fd from 3.12 on; before, the fd's /proc path does.
+        guard fstatvfs(target.fd, &info) == 0 || statvfs(target.procPath, &info) == 0 else { return 0 }
         // statvfs's ST_* bits equal the MS_* bits for these flags.
         let keep = MountFlags.noSuid | MountFlags.noDev | MountFlags.noExec | MountFlags.noAtime
             | MountFlags.noDirAtime | MountFlags.relAtime
         return UInt(info.f_flag) & keep
+    }
+
+    public func copyTree(from directory: Int32, to destination: PathHandle) throws(RuntimeError) {
+        try TreeCopy.copy(from: directory, to: destination)
+    }
+
+    public func mounts() -> [MountInfoEntry] {
+        guard let procfs, let fd = try? procfs.open("self/mountinfo", flags: O_RDONLY) else { return [] }
+        defer { libcClose(fd) }
+        return MountInfoEntry.parse(String(decoding: (try? Files.read(fd: fd, path: "/proc/self/mountinfo")) ?? [], as: UTF8.self))
     }
 }

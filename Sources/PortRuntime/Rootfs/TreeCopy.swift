@@ -5,11 +5,21 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
-/// A recursive copy from an open directory (files, directories, symlinks; modes and owners),
-/// for `tmpcopyup`. Device nodes and sockets are skipped: a tmpfs copy has no use for them.
+/// A recursive copy from an open directory into another (files, directories, symlinks;
+/// modes and owners), for `tmpcopyup`. Both sides are fds and every name is created with
+/// O_EXCL/O_NOFOLLOW relative to them, so no symlink in either tree is ever followed.
+/// Device nodes and sockets are skipped: a tmpfs copy has no use for them.
 enum TreeCopy {
-    static func copy(from source: Int32, to destination: String) throws(RuntimeError) {
+    static func copy(from source: Int32, to destination: PathHandle) throws(RuntimeError) {
+        let target = openat(destination.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if target < 0 { throw RuntimeError.system("open \(destination.path) for copy-up", errno: errno) }
+        defer { libcClose(target) }
+        try copy(from: source, into: target, display: destination.path)
+    }
+
+    private static func copy(from source: Int32, into target: Int32, display: String) throws(RuntimeError) {
         let duplicate = dup(source)
         guard duplicate >= 0, let dir = fdopendir(duplicate) else { throw RuntimeError.system("read directory for copy-up", errno: errno) }
         defer { closedir(dir) }
@@ -18,38 +28,42 @@ enum TreeCopy {
             if name == "." || name == ".." { continue }
             var info = stat()
             guard fstatat(source, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            let target = destination + "/" + name
+            let path = display + "/" + name
+            let mode = info.st_mode & 0o7777
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
-                if mkdir(target, info.st_mode & 0o7777) != 0, errno != EEXIST { throw RuntimeError.system("mkdir \(target)", errno: errno) }
+                if mkdirat(target, name, 0o700) != 0 { throw RuntimeError.system("mkdir \(path)", errno: errno) }
                 let child = openat(source, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if child < 0 { throw RuntimeError.system("open \(name) for copy-up", errno: errno) }
-                defer { close(child) }
-                try copy(from: child, to: target)
+                defer { libcClose(child) }
+                let copied = openat(target, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if copied < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+                defer { libcClose(copied) }
+                try copy(from: child, into: copied, display: path)
+                _ = fchown(copied, info.st_uid, info.st_gid)
+                _ = fchmod(copied, mode)
             case S_IFREG:
-                try copyFile(name, in: source, to: target, mode: info.st_mode & 0o7777)
+                try copyFile(name, from: source, into: target, info: info, display: path)
             case S_IFLNK:
-                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let count = readlinkat(source, name, &buffer, buffer.count - 1)
-                if count >= 0 {
-                    buffer[count] = 0
-                    _ = symlink(buffer, target)
+                if let link = Files.readLink(at: source, name) {
+                    _ = symlinkat(link, target, name)
+                    _ = fchownat(target, name, info.st_uid, info.st_gid, AT_SYMLINK_NOFOLLOW)
                 }
             default:
                 continue
             }
-            _ = lchown(target, info.st_uid, info.st_gid)
-            if (info.st_mode & S_IFMT) != S_IFLNK { _ = libcChmod(target, info.st_mode & 0o7777) }
         }
     }
 
-    private static func copyFile(_ name: String, in directory: Int32, to target: String, mode: mode_t) throws(RuntimeError) {
+    private static func copyFile(_ name: String, from directory: Int32, into target: Int32, info: stat, display: String) throws(RuntimeError) {
         let input = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if input < 0 { throw RuntimeError.system("open \(name) for copy-up", errno: errno) }
-        defer { close(input) }
-        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        if output < 0 { throw RuntimeError.system("create \(target)", errno: errno) }
-        defer { close(output) }
-        try Files.writeAll(fd: output, try Files.read(fd: input, path: name, limit: Int.max), path: target)
+        defer { libcClose(input) }
+        let output = openat(target, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if output < 0 { throw RuntimeError.system("create \(display)", errno: errno) }
+        defer { libcClose(output) }
+        try Files.writeAll(fd: output, try Files.read(fd: input, path: name, limit: Int.max), path: display)
+        _ = fchown(output, info.st_uid, info.st_gid)
+        _ = fchmod(output, info.st_mode & 0o7777)
     }
 }

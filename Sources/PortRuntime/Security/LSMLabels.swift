@@ -7,10 +7,11 @@ import Android
 #endif
 import CCompat
 
-/// process.apparmorProfile, process.selinuxLabel and linux.mountLabel, kept only where the
-/// LSM is active. Elsewhere they are ignored with a debug line, as runc does. On Android,
-/// SELinux is on but its policy knows no distro labels ("container_t"), so labels are off
-/// there unless PORT_RUN_LSM_LABELS=on asks for them.
+/// process.apparmorProfile, process.selinuxLabel and linux.mountLabel. A label the spec asks
+/// for on a host whose LSM is off is refused by name, as runc and crun refuse it: running the
+/// container unconfined instead would drop it in silence. On Android, SELinux is on but its
+/// policy knows no distro labels ("container_t"), so labels are off there, said in a debug
+/// line, unless PORT_RUN_LSM_LABELS=on asks for them (=off turns them off anywhere).
 public struct LSMLabels: Sendable, Equatable {
     public var appArmorProfile: String?
     public var seLinuxLabel: String?
@@ -34,63 +35,56 @@ public struct LSMLabels: Sendable, Equatable {
     }
 
     /// The labels to apply on this host.
-    static func plan(process: Spec.Process, mountLabel: String?) -> LSMLabels {
+    static func plan(process: Spec.Process, mountLabel: String?) throws(RuntimeError) -> LSMLabels {
         func nonEmpty(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
-        var labels = LSMLabels(appArmorProfile: nonEmpty(process.apparmorProfile), seLinuxLabel: nonEmpty(process.selinuxLabel),
+        let labels = LSMLabels(appArmorProfile: nonEmpty(process.apparmorProfile), seLinuxLabel: nonEmpty(process.selinuxLabel),
                                mountLabel: nonEmpty(mountLabel))
         guard labels != LSMLabels() else { return labels }
-        let wanted = labelsWanted
-        if let profile = labels.appArmorProfile, !(wanted && appArmorActive) {
-            Log.debug("process.apparmorProfile \"\(profile)\" ignored: AppArmor is not active on this host")
-            labels.appArmorProfile = nil
+        guard labelsWanted else {
+            Log.debug("LSM labels off on this host (Android, or PORT_RUN_LSM_LABELS=off): the spec's labels are not applied")
+            return LSMLabels()
         }
-        if !(wanted && seLinuxActive) {
+        if let profile = labels.appArmorProfile, !appArmorActive {
+            throw RuntimeError("config.json: process.apparmorProfile: \"\(profile)\" asked for, but AppArmor is not enabled on this host")
+        }
+        if !seLinuxActive {
             for (field, label) in [("process.selinuxLabel", labels.seLinuxLabel), ("linux.mountLabel", labels.mountLabel)] {
-                if let label { Log.debug("\(field) \"\(label)\" ignored: SELinux labels are not in use on this host") }
+                if let label { throw RuntimeError("config.json: \(field): \"\(label)\" asked for, but SELinux is not enabled on this host") }
             }
-            labels.seLinuxLabel = nil
-            labels.mountLabel = nil
         }
         return labels
     }
 
     /// In the container, just before execve: the process changes domain when it executes.
     /// The kernel checks the profile or label here, so a wrong one fails the start.
-    func applyOnExec() throws(RuntimeError) {
+    /// The attributes are written through the runtime's checked procfs, never the
+    /// container's /proc, where a bind of an ordinary file would lose the label without an
+    /// error and the process would run unconfined (CVE-2019-16884, CVE-2025-52881).
+    func applyOnExec(procfs: Procfs) throws(RuntimeError) {
         if let profile = appArmorProfile {
             // Per-LSM attribute files (5.1) first: with several LSMs, attr/exec may be another's.
-            let path = Files.exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec"
-            do { try Self.writeAttribute(path, "exec " + profile) } catch {
+            do {
+                do { try procfs.write("self/attr/apparmor/exec", "exec " + profile) } catch where error.errno == ENOENT {
+                    try procfs.write("self/attr/exec", "exec " + profile)
+                }
+            } catch {
                 let hint = error.errno == ENOENT ? " (is the profile loaded?)" : ""
                 throw RuntimeError("process.apparmorProfile \"\(profile)\": \(error.message)\(hint)")
             }
         }
         if let label = seLinuxLabel {
-            do { try Self.writeAttribute("/proc/self/attr/exec", label) } catch {
+            do { try procfs.write("self/attr/exec", label) } catch {
                 throw RuntimeError("process.selinuxLabel \"\(label)\": \(error.message)")
             }
         }
     }
 
     /// Before the session keyring is made: the new keyring gets the process's label, as in runc.
-    func applyToKeyCreation() {
+    func applyToKeyCreation(procfs: Procfs) {
         guard let label = seLinuxLabel else { return }
-        do { try Self.writeAttribute("/proc/self/attr/keycreate", label) } catch {
+        do { try procfs.write("self/attr/keycreate", label) } catch {
             Log.debug("label the session keyring \"\(label)\": \(error.message)")
         }
-    }
-
-    /// Writes an attribute of this process only through a real procfs: the container's /proc
-    /// may be a bind mount of ordinary files, where a label would be lost without an error
-    /// and the process would run unconfined (CVE-2019-16884).
-    private static func writeAttribute(_ path: String, _ value: String) throws(RuntimeError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
-        defer { close(fd) }
-        guard cc_filesystem_type(fd) == 0x9fa0 else {  // PROC_SUPER_MAGIC
-            throw RuntimeError("\(path) is not on procfs: refusing to run the process unlabelled")
-        }
-        try Files.writeAll(fd: fd, Array(value.utf8), path: path)
     }
 
     /// The mount option that labels a filesystem without xattrs (tmpfs, devpts); quoted, as

@@ -63,6 +63,15 @@ public struct Spec: Sendable {
         public var namespaces: [Namespace] = []
         public var uidMappings: [IDMapping] = []
         public var gidMappings: [IDMapping] = []
+
+        /// The host uid and gid that a container's uid and gid are, through the id mappings
+        /// of a user namespace (nil when they map to none), or as they are without one.
+        func hostIDs(uid: UInt32, gid: UInt32) -> (uid: UInt32, gid: UInt32)? {
+            guard namespaces.contains(where: { $0.type == .user }) else { return (uid, gid) }
+            guard let hostUID = uidMappings.lazy.compactMap({ $0.hostID(of: uid) }).first,
+                  let hostGID = gidMappings.lazy.compactMap({ $0.hostID(of: gid) }).first else { return nil }
+            return (hostUID, hostGID)
+        }
         public var devices: [Device] = []
         public var cgroupsPath: String?
         public var sysctl: [String: String] = [:]
@@ -84,6 +93,11 @@ public struct Spec: Sendable {
         public var containerID: UInt32
         public var hostID: UInt32
         public var size: UInt32
+
+        /// The host id that container id `id` maps to, if this mapping covers it.
+        func hostID(of id: UInt32) -> UInt32? {
+            id >= containerID && UInt64(id) < UInt64(containerID) + UInt64(size) ? hostID + (id - containerID) : nil
+        }
     }
 
     public struct Device: Sendable {

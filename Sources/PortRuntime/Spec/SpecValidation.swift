@@ -4,8 +4,9 @@ extension Spec {
     static let propagationModes: Set<String> = ["shared", "slave", "private", "unbindable",
                                                 "rshared", "rslave", "rprivate", "runbindable"]
 
-    /// Validates a spec that is about to run a container (create/run).
-    public func validateForCreate() throws(SpecError) {
+    /// Validates a spec that is about to run a container (create/run). `isHostNetwork` says
+    /// whether a network namespace path is the runtime's own.
+    public func validateForCreate(isHostNetwork: (String) -> Bool = { _ in false }) throws(SpecError) {
         if root.path.isEmpty { throw SpecError(path: "root.path", reason: "must not be empty") }
         guard let process else { throw SpecError(path: "process", reason: "required to create a container") }
         if process.args.isEmpty { throw SpecError(path: "process.args", reason: "must not be empty") }
@@ -21,6 +22,7 @@ extension Spec {
             if limit.soft > limit.hard { throw SpecError(path: path, reason: "soft limit \(limit.soft) is above hard limit \(limit.hard)") }
         }
         try validateNamespaces()
+        try validateSysctls(isHostNetwork: isHostNetwork)
         for (index, mount) in mounts.enumerated() where !mount.destination.hasPrefix("/") {
             throw SpecError(path: "mounts[\(index)].destination", reason: "must be an absolute path, got \"\(mount.destination)\"")
         }
@@ -60,10 +62,39 @@ extension Spec {
         if namespace(.user) == nil, !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
             throw SpecError(path: "linux.uidMappings", reason: "id mappings need a user namespace in linux.namespaces")
         }
-        if !linux.sysctl.isEmpty {
-            for key in linux.sysctl.keys.sorted() where key.includes("..") || key.contains("/") || key.hasPrefix(".") {
-                throw SpecError(path: "linux.sysctl", reason: "invalid sysctl name \"\(key)\"")
+    }
+
+    static let ipcSysctls: Set<String> = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                                         "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]
+
+    /// runc's rule: a sysctl is written only where it is namespaced, in a namespace of the
+    /// container's own; anything else would change the host (kernel.core_pattern).
+    private func validateSysctls(isHostNetwork: (String) -> Bool) throws(SpecError) {
+        for key in linux.sysctl.keys.sorted() {
+            let path = "linux.sysctl"
+            if key.isEmpty || key.includes("..") || key.contains("/") || key.hasPrefix(".") || key.hasSuffix(".") {
+                throw SpecError(path: path, reason: "invalid sysctl name \"\(key)\"")
             }
+            if Self.ipcSysctls.contains(key) || key.hasPrefix("fs.mqueue.") {
+                if namespace(.ipc) == nil { throw SpecError(path: path, reason: "sysctl \"\(key)\" is not allowed in the host's ipc namespace") }
+                continue
+            }
+            if key.hasPrefix("net.") {
+                let network = namespace(.network)
+                if network == nil || network?.path.map(isHostNetwork) == true {
+                    throw SpecError(path: path, reason: "sysctl \"\(key)\" is not allowed in the host's network namespace")
+                }
+                continue
+            }
+            if namespace(.uts) != nil && key == "kernel.domainname" { continue }
+            if namespace(.uts) != nil && key == "kernel.hostname" {
+                throw SpecError(path: path, reason: "sysctl \"kernel.hostname\" is not allowed: it conflicts with the hostname field")
+            }
+            if key.hasPrefix("user.") {
+                if namespace(.user) == nil { throw SpecError(path: path, reason: "sysctl \"\(key)\" needs a user namespace (it counts for the whole host otherwise)") }
+                continue
+            }
+            throw SpecError(path: path, reason: "sysctl \"\(key)\" is not in a separate kernel namespace")
         }
     }
 }

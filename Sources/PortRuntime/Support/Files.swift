@@ -49,10 +49,17 @@ public enum Files {
     }
 
     /// Replaces `path` atomically: a reader sees the old file or the new one, never a part.
+    /// The new file is made beside it with O_EXCL|O_NOFOLLOW, so a symlink planted at either
+    /// name is replaced, never followed (a root-owned file elsewhere is never written).
     public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644) throws(RuntimeError) {
-        let temp = "\(path).tmp\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        if fd < 0 { throw RuntimeError.system("open \(temp)", errno: errno) }
+        var temp = ""
+        var fd: Int32 = -1
+        for attempt in 0..<16 {
+            temp = "\(path).tmp\(getpid())-\(attempt)"
+            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        if fd < 0 { throw RuntimeError.system("create \(temp)", errno: errno) }
         do {
             try writeAll(fd: fd, Array(text.utf8), path: temp)
         } catch {
@@ -129,6 +136,15 @@ public enum Files {
     public static func readLink(_ path: String) -> String? {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = buffer.withUnsafeMutableBytes { libcReadlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    /// The target of the symlink `name` in the directory open at `directory` ("" for the
+    /// symlink an O_PATH|O_NOFOLLOW fd holds itself), nil when it is none.
+    public static func readLink(at directory: Int32, _ name: String) -> String? {
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = buffer.withUnsafeMutableBytes { readlinkat(directory, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
         guard count >= 0 else { return nil }
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }

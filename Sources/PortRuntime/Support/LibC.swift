@@ -19,6 +19,8 @@ func libcReadlink(_ path: String, _ buffer: UnsafeMutablePointer<CChar>, _ size:
 func libcMount(_ source: String, _ target: String, _ type: String, _ flags: UInt, _ data: UnsafeRawPointer?) -> Int32 {
     mount(source, target, type, flags, data)
 }
+func libcOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 { open(path, flags, mode) }
+func libcClose(_ fd: Int32) { _ = close(fd) }
 func libcChmod(_ path: String, _ mode: mode_t) -> Int32 { chmod(path, mode) }
 func libcChown(_ path: String, _ uid: uid_t, _ gid: gid_t) -> Int32 { chown(path, uid, gid) }
 func libcSymlink(_ target: String, _ path: String) -> Int32 { symlink(target, path) }
