@@ -43,6 +43,22 @@ final class CgroupTests: IntegrationCase {
         XCTAssertEqual(cgroupDirectories("limits"), [], "cgroup left behind")
     }
 
+    /// memory.kernelTCP is applied where the memory controller has the v1 file (else a
+    /// warning says it is not, as for memory.kernel).
+    func testKernelTCPLimitIsWrittenWhereTheFileExists() throws {
+        try limited(["sleep", "100"], id: "tcp", resources: ["memory": ["kernelTCP": 1_048_576]])
+        let result = try port("run", "-d", "tcp")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let files = cgroupDirectories("tcp").map { $0 + "/memory.kmem.tcp.limit_in_bytes" }.filter { FileManager.default.fileExists(atPath: $0) }
+        if let file = files.first {
+            XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), "1048576\n")
+            XCTAssertFalse(result.stderr.contains("kernelTCP"), result.stderr)
+        } else {
+            XCTAssertTrue(result.stderr.contains("memory.kernelTCP: this host's memory controller has no kernel TCP limit"), result.stderr)
+        }
+        XCTAssertEqual(try port("delete", "--force", "tcp").status, 0)
+    }
+
     func testMemoryLimitOOMKillsTheContainer() throws {
         // 200 MiB into a tmpfs-backed shell variable cannot fit in 32 MiB.
         try limited(["sh", "-c", "x=$(head -c 209715200 /dev/zero | tr '\\0' a); echo survived"], id: "oom",

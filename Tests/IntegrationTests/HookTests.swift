@@ -89,4 +89,21 @@ final class HookTests: IntegrationCase {
         XCTAssertEqual(result.stdout, "ran\n")
         XCTAssertTrue(result.stderr.contains("level=warning msg=\"poststart hook #0 (/bin/false): exit status 1\""), result.stderr)
     }
+
+    /// The spec: a failing poststart or poststop hook is a warning, and the hooks after it
+    /// still run.
+    func testAFailingPoststartOrPoststopHookDoesNotStopTheOthers() throws {
+        let record = (stateRoot as NSString).deletingLastPathComponent + "/after-failure"
+        try writeConfig(["true"]) { config in
+            let after = { (kind: String) -> [String: Any] in ["path": "/bin/sh", "args": ["sh", "-c", "echo \(kind) >> '\(record)'"]] }
+            config["hooks"] = ["poststart": [["path": "/bin/false"], after("poststart")],
+                               "poststop": [["path": "/bin/false"], after("poststop")]]
+        }
+        let result = try port("run", "hookchain")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try String(contentsOfFile: record, encoding: .utf8), "poststart\npoststop\n")
+        XCTAssertTrue(result.stderr.contains("poststart hook #0 (/bin/false): exit status 1"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("poststop hook #0 (/bin/false): exit status 1"), result.stderr)
+        try assertNothingLeft("hookchain")
+    }
 }

@@ -11,6 +11,8 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
     var failMknod = false
     var failSetattr: Int32?
     var mountTable: [MountInfoEntry] = []
+    /// Where a propagation change by path succeeds; elsewhere EINVAL (not a mount point).
+    var mountPoints: Set<String>?
 
     private func name(_ source: MountSource) -> String {
         switch source {
@@ -28,6 +30,9 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
         record(source, target.path, type, flags, data)
     }
     func mount(_ source: MountSource, onPath target: String, type: String?, flags: UInt, data: String?) throws(RuntimeError) {
+        if let mountPoints, !mountPoints.contains(target), flags & MountFlags.propagation != 0 {
+            throw RuntimeError.system("mount to \(target)", errno: EINVAL)
+        }
         record(source, target, type, flags, data)
     }
     func unmount(_ target: String, detach: Bool) throws(RuntimeError) { calls.append("umount \(target)") }

@@ -79,11 +79,32 @@ final class RootfsBuilderTests: TemporaryRootfsCase {
         XCTAssertEqual(try LSMLabels.plan(process: process, mountLabel: nil), LSMLabels())
     }
 
+    /// "/" becomes rslave; the mount holding the rootfs (found by walking up) private; then
+    /// the rootfs is bound onto itself.
     func testRootIsMadeSlaveAndBoundOntoItselfFirst() throws {
         let system = FakeMountSystem()
+        system.mountPoints = ["/", bundle]
         let root = try builder(try spec(), system).prepareRoot()
-        XCTAssertEqual(system.calls, ["mount - / - 84000 -", "mount / / bind 5000 -", "mount - / - 84000 -"])
+        XCTAssertEqual(system.calls, ["mount - / - 84000 -", "mount - \(bundle) - 40000 -", "mount / / bind 5000 -"])
         XCTAssertEqual(root.hostPath, rootfs)
+        try builder(try spec(), system).finalize()
+        XCTAssertEqual(system.calls.count, 3, "nothing to do after pivot_root")
+    }
+
+    /// rshared keeps "/" shared (so binds of shared host mounts stay in the host's peer
+    /// groups) and the root becomes shared after pivot_root; unbindable is applied only then,
+    /// "/" being private for the binds before; rslave makes the rootfs's mount a slave.
+    func testRootfsPropagationAsRuncApplies() throws {
+        for (mode, first, parent, after) in [("rshared", "104000", "40000", "104000"), ("unbindable", "40000", "40000", "20000"),
+                                              ("runbindable", "44000", "40000", "24000"), ("rslave", "84000", "80000", nil)] {
+            let system = FakeMountSystem()
+            system.mountPoints = ["/", rootfs]
+            let spec = try spec(extra: #","linux":{"rootfsPropagation":"\#(mode)"}"#)
+            _ = try builder(spec, system).prepareRoot()
+            try builder(spec, system).finalize()
+            XCTAssertEqual(system.calls, ["mount - / - \(first) -", "mount - \(rootfs) - \(parent) -", "mount / / bind 5000 -"]
+                + (after.map { ["mount - / - \($0) -"] } ?? []), mode)
+        }
     }
 
     /// Both ways of resolving (openat2 and the walk) keep every symlink inside the rootfs.

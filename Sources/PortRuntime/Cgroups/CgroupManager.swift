@@ -14,18 +14,26 @@ public struct CgroupManager: Sendable, Equatable {
 
     public init(directories: [String]) { self.directories = directories }
 
-    /// Where the container's cgroup goes: an absolute cgroupsPath is below each hierarchy's
-    /// root, a relative one (and the default, the container id) below port-run's own cgroup.
+    /// Where the container's cgroup goes, as runc's cgroupfs driver puts it: an absolute
+    /// cgroupsPath is below each hierarchy's root; a relative one (and the default, the
+    /// container id) below port-run's own cgroup, on a pure v2 host below its parent (the
+    /// caller's own cgroup has processes, so controllers cannot be enabled below it). The
+    /// systemd form "slice:prefix:name" (containerd sends it for a parent ending in ".slice"
+    /// even without the systemd driver) is such a relative name, as runc takes it.
     public static func plan(cgroupsPath: String?, id: String, layout: CgroupLayout) throws(RuntimeError) -> CgroupManager {
         let requested = cgroupsPath.flatMap { $0.isEmpty ? nil : $0 } ?? id
         if requested.split(separator: "/").contains("..") {
             throw RuntimeError("config.json: linux.cgroupsPath: \"\(requested)\" must not contain \"..\"")
         }
-        if requested.contains(":") && !requested.hasPrefix("/") {
-            throw RuntimeError("config.json: linux.cgroupsPath: \"\(requested)\" is a systemd slice path; port-run drives cgroupfs only")
-        }
         let directories = layout.hierarchies.map { hierarchy in
-            let base = requested.hasPrefix("/") ? hierarchy.mountPoint : hierarchy.ownDirectory
+            let base: String
+            if requested.hasPrefix("/") {
+                base = hierarchy.mountPoint
+            } else if layout.isPureUnified, let slash = hierarchy.ownDirectory.lastIndex(of: "/"), hierarchy.ownPath != "/" {
+                base = String(hierarchy.ownDirectory[..<slash])
+            } else {
+                base = hierarchy.ownDirectory
+            }
             return SafePath.clean(base + "/" + requested)
         }
         return CgroupManager(directories: directories)
@@ -96,6 +104,14 @@ public struct CgroupManager: Sendable, Equatable {
             try write("memory.swappiness", [("memory.swappiness", String(swappiness))])
         }
         if resources.disableOOMKiller == true { try write("memory.disableOOMKiller", [("memory.oom_control", "1")]) }
+        if let tcp = resources.kernelTCP {
+            // Deprecated by the spec, like memory.kernel: applied where the file is, else said.
+            if directory(having: "memory.kmem.tcp.limit_in_bytes") != nil {
+                try write("memory.kernelTCP", [("memory.kmem.tcp.limit_in_bytes", String(tcp))])
+            } else {
+                Log.warning("linux.resources.memory.kernelTCP: this host's memory controller has no kernel TCP limit (memory.kmem.tcp.limit_in_bytes); not applied")
+            }
+        }
         if let shares = resources.cpuShares, shares > 0 {
             // runc's conversion of v1 shares (2..262144) to v2 weight (1..10000).
             let weight = 1 + ((max(2, min(shares, 262_144)) - 2) * 9999) / 262_142

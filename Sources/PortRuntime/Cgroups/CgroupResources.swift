@@ -5,6 +5,9 @@ public struct CgroupResources: Sendable, Equatable {
     public var memoryReservation: Int64?
     public var memorySwap: Int64?
     public var memorySwappiness: UInt64?
+    /// memory.kernelTCP: v1's memory.kmem.tcp.limit_in_bytes where the kernel has it; cgroup
+    /// v2 has no such limit (it is applied, or said not to be, when the cgroup is made).
+    public var kernelTCP: Int64?
     public var disableOOMKiller: Bool?
     public var cpuShares: UInt64?
     public var cpuQuota: Int64?
@@ -67,6 +70,7 @@ public struct CgroupResources: Sendable, Equatable {
             memorySwap = try memory.integer("swap")
             memorySwappiness = try memory.integer("swappiness")
             disableOOMKiller = try memory.bool("disableOOMKiller")
+            kernelTCP = try memory.integer("kernelTCP")
             // Deprecated by the spec and gone from new kernels; runc ignores it too.
             ignoredKernelMemory = try memory.integer("kernel", as: Int64.self) != nil
         }

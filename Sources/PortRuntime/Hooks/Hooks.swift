@@ -58,15 +58,20 @@ public struct Hooks: Sendable, Equatable {
     /// Runs each hook of `kind` in order with the state on stdin; the first failure stops the list.
     public func run(_ kind: Kind, state: String) throws(RuntimeError) {
         for (index, hook) in self[kind].enumerated() {
-            do { try HookRunner.run(hook, stdin: state) } catch {
-                throw RuntimeError("\(kind.rawValue) hook #\(index) (\(hook.path)): \(error.message)")
-            }
+            do { try HookRunner.run(hook, stdin: state) } catch { throw failure(kind, index, hook, error) }
         }
     }
 
-    /// poststart and poststop failures are warnings: the spec says the lifecycle goes on.
+    /// poststart and poststop: a failing hook is a warning, and the hooks after it still
+    /// run (the spec: the lifecycle goes on).
     public func runWarning(_ kind: Kind, state: String) {
-        do { try run(kind, state: state) } catch { Log.warning(error.message) }
+        for (index, hook) in self[kind].enumerated() {
+            do { try HookRunner.run(hook, stdin: state) } catch { Log.warning(failure(kind, index, hook, error).message) }
+        }
+    }
+
+    private func failure(_ kind: Kind, _ index: Int, _ hook: Hook, _ error: RuntimeError) -> RuntimeError {
+        RuntimeError("\(kind.rawValue) hook #\(index) (\(hook.path)): \(error.message)")
     }
 }
 

@@ -56,7 +56,15 @@ public struct Lifecycle: Sendable {
         let state = try store.load(id)
         switch store.status(of: state) {
         case .created, .running, .paused: break
-        case .creating, .stopped: throw RuntimeError("container not running")
+        case .creating, .stopped:
+            // containerd's shim sends `kill --all` on every stop: what is left in the cgroup
+            // of a container whose init is gone (a shared pid namespace) is killed, and that
+            // is a success, as in runc.
+            guard all else { throw RuntimeError("container not running") }
+            if !state.cgroupDirectories.isEmpty {
+                for pid in state.cgroups.processes() where pid > 0 { libcKill(pid, signal) }
+            }
+            return
         }
         if all {
             if signal == SIGKILL, !state.cgroupDirectories.isEmpty, state.cgroups.killAll() { return }

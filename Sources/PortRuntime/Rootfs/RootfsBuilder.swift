@@ -45,26 +45,46 @@ public struct RootfsBuilder<System: MountSystem> {
         spec.linux.rootfsPropagation.flatMap(MountOptions.propagation(named:))
     }
 
-    /// Before the spec's mounts: nothing the container mounts may propagate to the host, and
-    /// the rootfs must be a mount point of its own for pivot_root. Returns the rootfs, held
-    /// open, through which everything else is done.
+    /// Before the spec's mounts, as runc and crun do: "/" gets the propagation asked for
+    /// (rslave unless the spec says otherwise; unbindable only after pivot_root, since nothing
+    /// could be bound from it before), and only the mount holding the rootfs is made private
+    /// (slave, if asked): pivot_root refuses a shared parent, and a bind below a shared mount
+    /// would propagate to the host. So with rshared the container's binds of shared host
+    /// mounts stay in the host's peer groups (Kubernetes' Bidirectional). Returns the rootfs,
+    /// bound onto itself and held open, through which everything else is done.
     public func prepareRoot() throws(RuntimeError) -> RootDirectory {
         var flags = MountFlags.slave | MountFlags.recursive
-        // A shared root must stay slave until after pivot_root, which refuses shared parents.
-        if let requested = requestedPropagation, requested & MountFlags.shared == 0 { flags = requested | MountFlags.recursive }
+        if let requested = requestedPropagation {
+            flags = requested & MountFlags.unbindable != 0 ? MountFlags.private | (requested & MountFlags.recursive) : requested
+        }
         do {
             try system.mount(.none, onPath: "/", type: nil, flags: flags, data: nil)
         } catch where error.errno == EINVAL {
             // Inside a chroot "/" is no mount point (Android's Linux-deploy setups): only the
             // rootfs's own bind, below, can be kept from propagating.
         }
+        try makeMountHoldingRootfsPrivate(slave: (requestedPropagation ?? 0) & MountFlags.slave != 0)
         let original = try RootDirectory.open(rootfs, kernelResolves: kernelResolves)
         try system.mount(.file(original.root), on: original.root, type: "bind", flags: MountFlags.bind | MountFlags.recursive, data: nil)
         // The fd still names the directory under the new mount: the root is the mount on top.
         let root = try RootDirectory.open(rootfs, kernelResolves: kernelResolves)
         guard sameFile(root.root.fd, original.root.fd) else { throw RuntimeError("the rootfs \(rootfs) was replaced while it was mounted") }
-        try system.mount(.none, on: root.root, type: nil, flags: flags, data: nil)
         return root
+    }
+
+    /// The nearest mount point at or above the rootfs (EINVAL means "not a mount point").
+    private func makeMountHoldingRootfsPrivate(slave: Bool) throws(RuntimeError) {
+        var path = rootfs
+        while true {
+            do {
+                try system.mount(.none, onPath: path, type: nil, flags: slave ? MountFlags.slave : MountFlags.private, data: nil)
+                return
+            } catch where error.errno == EINVAL && path != "/" {
+                path = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "/"
+            } catch where error.errno == EINVAL {
+                return   // a chroot: nothing is a mount point
+            }
+        }
     }
 
     public func mountAll(in root: RootDirectory) throws(RuntimeError) {
@@ -373,9 +393,10 @@ public struct RootfsBuilder<System: MountSystem> {
         }
     }
 
-    /// After the switch of root: a shared root becomes shared now (pivot_root refuses it before).
+    /// After the switch of root: a shared or unbindable root becomes so now (pivot_root
+    /// refuses a shared one, and nothing could be bound from an unbindable one before).
     public func finalize() throws(RuntimeError) {
-        if let requested = requestedPropagation, requested & MountFlags.shared != 0 {
+        if let requested = requestedPropagation, requested & (MountFlags.private | MountFlags.slave) == 0 {
             try system.mount(.none, onPath: "/", type: nil, flags: requested, data: nil)
         }
     }
