@@ -177,9 +177,10 @@ final class SelfProtectionTests: IntegrationCase {
         if victim == .waitingInit { try createSharingPids(with: pidA, bundle: bundleB, runtime: runtime) }
 
         let script = """
-            # Without pid namespaces (GKI) the host's processes show too: the test runner's
-            # name also holds "port-run", and it runs on, so it is no target.
-            for p in /proc/[0-9]*; do case $(readlink $p/exe) in *PackageTests*) ;; *port-run*|/) t=$p;; esac; done
+            # Without pid namespaces (GKI) the host's processes show too (the test runner, the
+            # persona simulator running the build's own binary): only the copy under attack, or
+            # a protected copy of it, is a target.
+            for p in /proc/[0-9]*; do case $(readlink $p/exe) in *port-run-copy*|/memfd:port-run*|*/.port-run-*|/) t=$p;; esac; done
             [ -n "$t" ] || { echo "no runtime process" > /out/result; exit; }
             readlink $t/exe > /out/exe
             exec 3<$t/exe || { echo unopened > /out/result; exit; }
