@@ -37,7 +37,7 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
     }
     func unmount(_ target: String, detach: Bool) throws(RuntimeError) { calls.append("umount \(target)") }
     func makeNode(_ name: String, in directory: PathHandle, type: String, mode: UInt32, major: Int64, minor: Int64) throws(RuntimeError) -> PathHandle {
-        let path = (directory.path == "/" ? "" : directory.path) + "/" + name
+        let path = directory.child(name)
         if failMknod { throw RuntimeError.system("mknod \(path)", errno: EPERM) }
         calls.append("mknod \(path) \(type) \(String(mode, radix: 8)) \(major):\(minor)")
         let made = openat(directory.fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
@@ -45,7 +45,7 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
         return PathHandle(fd: openat(directory.fd, name, CC_O_PATH | O_NOFOLLOW | O_CLOEXEC), path: path)
     }
     func chown(_ name: String, in directory: PathHandle, uid: UInt32, gid: UInt32) throws(RuntimeError) {
-        calls.append("chown \(directory.path == "/" ? "" : directory.path)/\(name) \(uid):\(gid)")
+        calls.append("chown \(directory.child(name)) \(uid):\(gid)")
     }
     func makeReadOnlyRecursively(_ target: PathHandle) throws(RuntimeError) {
         if let failSetattr { throw RuntimeError.system("mount_setattr", errno: failSetattr) }

@@ -111,7 +111,7 @@ public struct LinuxMountSystem: MountSystem {
         case "p": fileType = S_IFIFO
         default: fileType = S_IFCHR
         }
-        let display = (directory.path == "/" ? "" : directory.path) + "/" + name
+        let display = directory.child(name)
         let (deviceMajor, deviceMinor) = (UInt32(truncatingIfNeeded: major), UInt32(truncatingIfNeeded: minor))
         if cc_mknodat(directory.fd, name, fileType | mode_t(mode & 0o7777), deviceMajor, deviceMinor) != 0 {
             throw RuntimeError.system("mknod \(display)", errno: errno)
@@ -130,7 +130,7 @@ public struct LinuxMountSystem: MountSystem {
 
     public func chown(_ name: String, in directory: PathHandle, uid: UInt32, gid: UInt32) throws(RuntimeError) {
         if fchownat(directory.fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0 {
-            throw RuntimeError.system("chown \(directory.path == "/" ? "" : directory.path)/\(name)", errno: errno)
+            throw RuntimeError.system("chown \(directory.child(name))", errno: errno)
         }
     }
 

@@ -26,6 +26,9 @@ public final class PathHandle {
     /// The fd as a path the kernel resolves to exactly this file: mount(2) takes paths only.
     public var procPath: String { "/proc/self/fd/\(fd)" }
 
+    /// The container path of `name` inside this directory.
+    public func child(_ name: String) -> String { (path == "/" ? "" : path) + "/" + name }
+
     var fileType: mode_t? {
         var info = stat()
         return fstat(fd, &info) == 0 ? info.st_mode & S_IFMT : nil
@@ -103,7 +106,7 @@ public struct RootDirectory {
 
     /// A directory inside one already held (a fresh tmpfs), made when missing; never a symlink.
     public func childDirectory(_ name: String, of directory: PathHandle, mode: mode_t = 0o755) throws(RuntimeError) -> PathHandle {
-        let display = (directory.path == "/" ? "" : directory.path) + "/" + name
+        let display = directory.child(name)
         if mkdirat(directory.fd, name, mode) != 0, errno != EEXIST { throw RuntimeError.system("mkdir \(display)", errno: errno) }
         let fd = openat(directory.fd, name, CC_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 { throw RuntimeError.system("open \(display)", errno: errno) }
@@ -113,7 +116,7 @@ public struct RootDirectory {
     /// An empty file (or an existing one) named `name` in a directory already held; never a
     /// symlink. A bind target for a file.
     public func childFile(_ name: String, of directory: PathHandle, mode: mode_t = 0o644) throws(RuntimeError) -> PathHandle {
-        let display = (directory.path == "/" ? "" : directory.path) + "/" + name
+        let display = directory.child(name)
         let made = openat(directory.fd, name, O_CREAT | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, mode)
         if made < 0 { throw RuntimeError.system("create \(display)", errno: errno) }
         libcClose(made)
