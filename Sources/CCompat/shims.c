@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
@@ -100,6 +101,32 @@ pid_t cc_clone_into_cgroup(int cgroup_fd) {
     args[4] = SIGCHLD;
     args[10] = (uint64_t)cgroup_fd;
     return (pid_t)syscall(435, args, sizeof args);
+}
+
+/* fork(2) semantics, but the child is made a child of the caller's parent (CLONE_PARENT):
+   a process that joined a pid namespace hands its child straight to the runtime, which
+   waits for it, and exits. Every argument after the flags is 0, so their order (which
+   differs between architectures) does not matter. */
+pid_t cc_fork_sibling(void) {
+    return (pid_t)syscall(SYS_clone, 0x00008000 /* CLONE_PARENT */ | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* A procfs of the caller's pid namespace that no directory holds (fsopen, fsconfig,
+   fsmount: 5.2), nosuid, nodev, noexec: no mount the container makes can cover it. */
+int cc_detached_procfs(void) {
+    int context = (int)syscall(430 /* fsopen */, "proc", 1 /* FSOPEN_CLOEXEC */);
+    if (context < 0) return -1;
+    if (syscall(431 /* fsconfig */, context, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) != 0) {
+        int saved = errno;
+        close(context);
+        errno = saved;
+        return -1;
+    }
+    int mount = (int)syscall(432 /* fsmount */, context, 1 /* FSMOUNT_CLOEXEC */, 0x2 | 0x4 | 0x8 /* NOSUID|NODEV|NOEXEC */);
+    int saved = errno;
+    close(context);
+    errno = saved;
+    return mount;
 }
 
 int cc_pivot_root(const char *new_root, const char *put_old) {
@@ -239,7 +266,13 @@ int cc_seccomp_set_filter(const void *filter, uint16_t count, uint32_t flags) {
 
 long cc_filesystem_type(int fd) {
     struct statfs info;
-    return fstatfs(fd, &info) == 0 ? (long)info.f_type : -1;
+    if (fstatfs(fd, &info) == 0) return (long)info.f_type;
+    if (errno != EBADF) return -1;
+    /* Before 3.12 fstatfs refuses an O_PATH fd: statfs follows its magic link instead,
+       which leads to the very file the fd holds. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return statfs(path, &info) == 0 ? (long)info.f_type : -1;
 }
 
 long cc_path_filesystem_type(const char *path) {

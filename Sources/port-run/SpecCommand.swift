@@ -28,7 +28,16 @@ enum SpecCommand {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         if fd < 0 { throw RuntimeError.system("create \(path)", errno: errno) }
         defer { close(fd) }
-        try Files.writeAll(fd: fd, Array(DefaultSpec.render(rootless: parsed.isSet("rootless") ? (getuid(), getgid()) : nil).utf8), path: path)
+        let rootless = parsed.isSet("rootless")
+        // What this kernel cannot create is left out, and said: a config that fails on its
+        // first run helps no one.
+        let lacking = Strategy.namespacesLacking(DefaultSpec.namespaces(rootless: rootless), facts: HostFacts.load(cacheDirectory: nil))
+        for (type, feature, probe) in lacking where type != .mount && type != .user {
+            Log.warning("config.json: no \(type.rawValue) namespace: this kernel cannot create one (\(feature)): \(probe.description)")
+        }
+        let spec = DefaultSpec.render(rootless: rootless ? (getuid(), getgid()) : nil,
+                                      leavingOut: Set(lacking.map(\.type).filter { $0 != .mount && $0 != .user }))
+        try Files.writeAll(fd: fd, Array(spec.utf8), path: path)
         return 0
     }
 }

@@ -70,10 +70,14 @@ func configureLogging(_ parsed: ParsedFlags) throws(RuntimeError) {
         settings.fd = fd
     }
     Log.settings = settings
+    if HostFacts.entropyDeferred {
+        Log.debug("the kernel's entropy pool is not ready yet: started with a fixed hashing seed instead of waiting for it")
+    }
 }
 
 @MainActor
 func main() -> Int32 {
+    HostFacts.restoreEnvironment()
     do throws(RuntimeError) {
         let parsed = try ParsedFlags.parse(CommandLine.arguments.dropFirst(), flags: globalFlags)
         try configureLogging(parsed)

@@ -16,6 +16,65 @@ final class ProcessEscapeTests: IntegrationCase {
         XCTAssertEqual(try port("delete", "--force", "waiting").status, 0)
     }
 
+    /// While init builds the rootfs it holds nothing of the runtime's either: not the lock on
+    /// the state directory, not the bundle. A createContainer hook (root on the host, in the
+    /// container's namespaces before the switch of root) lists init's fds at that moment.
+    func testInitHoldsNoHostDirectoryWhileItBuildsTheRootfs() throws {
+        let listing = bundle + "/init-fds"
+        let hook = bundle + "/list-fds.sh"
+        try """
+            #!/bin/sh
+            pid=$(sed 's/.*"pid": *\\([0-9]*\\).*/\\1/')
+            for f in /proc/$pid/fd/*; do readlink "$f"; done > \(listing)
+            """.write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        try writeConfig(["true"]) { config in
+            config["hooks"] = ["createContainer": [["path": hook]]]
+        }
+        let created = try port("create", "building")
+        XCTAssertEqual(created.status, 0, created.stderr)
+        let targets = try String(contentsOfFile: listing, encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertGreaterThan(targets.count, 3, "the hook saw init's fds")
+        let reachingHost = targets.filter { $0.hasPrefix(stateRoot) && !$0.hasSuffix("/exec.fifo") || $0 == bundle }
+        XCTAssertEqual(reachingHost, [], "init's fds while it builds the rootfs: \(targets)")
+        XCTAssertEqual(try port("delete", "--force", "building").status, 0)
+    }
+
+    /// An exec process enters the container's pid namespace only once it is inside the
+    /// container's root and mounts: a container process that may ptrace (CAP_SYS_PTRACE, no
+    /// user namespace) scanning /proc/PID/root of every process never finds the host there,
+    /// however many exec processes come and go meanwhile.
+    func testAnExecProcessNeverShowsTheHostsRootToTheContainer() throws {
+        try requireNamespaces("pid")
+        let tool = try attackTool()
+        let marker = (stateRoot as NSString).deletingLastPathComponent + "/host-only-marker"
+        FileManager.default.createFile(atPath: marker, contents: Data())
+        try writeConfig(["sleep", "100"]) { config in
+            var process = config["process"] as! [String: Any]
+            var capabilities = process["capabilities"] as? [String: Any] ?? [:]
+            for set in ["bounding", "effective", "permitted"] {
+                capabilities[set] = (capabilities[set] as? [String] ?? []) + ["CAP_SYS_PTRACE"]
+            }
+            process["capabilities"] = capabilities
+            config["process"] = process
+            config["mounts"] = (config["mounts"] as! [[String: Any]]) + [["destination": "/attack", "type": "bind", "source": tool, "options": ["bind", "ro"]]]
+        }
+        XCTAssertEqual(try port("run", "-d", "peeked").status, 0)
+        let attacker = try startInBackground("exec", "peeked", "/attack", "peek", String(raceSeconds), marker)
+        usleep(200_000)
+        var execs = 0
+        while attacker.run.isRunning && execs < raceRounds {
+            let exec = try port("exec", "peeked", "true")
+            XCTAssertEqual(exec.status, 0, exec.stderr)
+            execs += 1
+        }
+        attacker.run.waitUntilExit()
+        let reached = String(decoding: attacker.output.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(reached, "", "a container process saw the host's root through an exec process (\(execs) execs)")
+        XCTAssertEqual(attacker.run.terminationStatus, 0)
+        XCTAssertEqual(try port("delete", "--force", "peeked").status, 0)
+    }
+
     /// The published attack: a process of the container (root in it, without CAP_SYS_PTRACE)
     /// goes through the waiting init's fds to the host. Init is not dumpable, so neither from
     /// the container itself (`exec` into the created container) nor from a sibling sharing
@@ -110,6 +169,33 @@ final class ProcessEscapeTests: IntegrationCase {
         for directory in [stateRoot, parent(stateRoot), bundle, parent(bundle), "/", "/tmp", "/run", Self.work] {
             XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/" + name), "the runtime made \(directory)/\(name) on the host")
         }
+    }
+
+    /// The container's /etc/passwd (read for HOME) is the container's to make: a fifo or a
+    /// device there neither hangs `run` and `exec` nor is read, and HOME falls back to "/".
+    func testAFifoForPasswdHangsNothing() throws {
+        let rootfs = try copyOfRootfs()
+        try FileManager.default.removeItem(atPath: rootfs + "/etc/passwd")
+        XCTAssertEqual(mkfifo(rootfs + "/etc/passwd", 0o644), 0)
+        let withoutHome = { (config: inout [String: Any]) in
+            config["root"] = ["path": rootfs]
+            var process = config["process"] as! [String: Any]
+            process["env"] = ["PATH=/bin:/usr/bin"]
+            config["process"] = process
+        }
+        try writeConfig(["sh", "-c", "echo HOME=$HOME"], edit: withoutHome)
+        let bounded = { (arguments: [String]) throws -> Result in
+            try self.execute("/usr/bin/timeout", ["-k", "5", "20", Self.binary] + Self.simulated(Self.binary, ["--root", self.stateRoot] + arguments), directory: self.bundle)
+        }
+        let run = try bounded(["run", "fifo"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "HOME=/\n")
+        try writeConfig(["sleep", "100"], edit: withoutHome)
+        XCTAssertEqual(try bounded(["run", "-d", "fifo2"]).status, 0)
+        let exec = try bounded(["exec", "fifo2", "sh", "-c", "echo HOME=$HOME"])
+        XCTAssertEqual(exec.status, 0, exec.stderr)
+        XCTAssertEqual(exec.stdout, "HOME=/\n")
+        XCTAssertEqual(try bounded(["delete", "--force", "fifo2"]).status, 0)
     }
 
     /// --pid-file is written beside itself and renamed into place: a symlink planted at its

@@ -12,7 +12,7 @@ final class PersonaTests: XCTestCase {
         for file in files {
             let text = try String(contentsOfFile: Self.personas + "/" + file, encoding: .utf8)
             let persona = try Persona.parse(layers: [(file, text)])
-            XCTAssertFalse(persona.missing.isEmpty && persona.invalid.isEmpty, file)
+            XCTAssertFalse(persona.missing.isEmpty && persona.invalid.isEmpty && !persona.unseededEntropy, file)
         }
     }
 
@@ -27,9 +27,22 @@ final class PersonaTests: XCTestCase {
         XCTAssertEqual(persona.invalid.first { $0.syscall == "fcntl" }?.conditions.map(\.value), [1033, 0x20])
         XCTAssertEqual(persona.overrides, ["no-proc-thread-self"])
         XCTAssertEqual(persona.facts, ["seal-future-write-buggy"])
+        XCTAssertFalse(persona.unseededEntropy)
+        XCTAssertTrue(try Persona.parse(layers: [("early", "name early\nmissing sigsys\nentropy unseeded")]).unseededEntropy)
+        XCTAssertThrowsError(try Persona.parse(layers: [("bad", "name bad\nmissing enosys\nentropy low")])) { error in
+            XCTAssertEqual((error as? RuntimeError)?.message, "bad:3: entropy takes unseeded")
+        }
         XCTAssertThrowsError(try Persona.parse(layers: [("bad", "name bad\nmissing enosys\nflag unshare 9 0x1")])) { error in
             XCTAssertEqual((error as? RuntimeError)?.message, "bad:3: argument index must be 0 to 5: 9")
         }
+    }
+
+    /// Raising user.max_user_namespaces (RHEL 7 ships 0) must not leave a cached "absent".
+    func testTheProbeCacheIsStaleOnceANamespaceSysctlChanges() {
+        let off = HostFacts.cacheKey(overrides: []) { $0 == "user/max_user_namespaces" ? "0\n" : "15000\n" }
+        let on = HostFacts.cacheKey(overrides: []) { _ in "15000\n" }
+        XCTAssertNotEqual(off, on)
+        XCTAssertEqual(on, HostFacts.cacheKey(overrides: []) { _ in "15000" })
     }
 
     func testStrategyFollowsTheFacts() {

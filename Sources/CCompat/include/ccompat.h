@@ -91,6 +91,11 @@ int cc_memfd_create(const char *name, unsigned int flags);
 /* A detached, read-only bind mount of the file open at `fd` (open_tree, 5.2, then
    mount_setattr, 5.12), as an fd; -1 with errno, and the call that failed in *failed_call. */
 int cc_read_only_bind(int fd, const char **failed_call);
+/* Whether the kernel's entropy pool was not ready at start (early_entropy.c), so that the
+   Swift runtime was started with its deterministic hashing seed. */
+int cc_entropy_deferred(void);
+/* Puts back the environment the kernel passed (early_entropy.c); first thing in main. */
+void cc_restore_environment(void);
 /* Set in the environment of a runtime re-executed from a protected copy. */
 #define CC_SELF_PROTECTION_MARKER "_PORT_RUN_PROTECTED"
 /* What CC_SELF_PROTECTION_MARKER said at start (early_protection.c takes it out of the
@@ -105,6 +110,10 @@ long cc_sendfile(int out, int in, size_t count);
 /* fork(2) semantics (returns 0 in the child, which gets SIGCHLD's exit signal), but the
    child is born in the cgroup2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP, 5.7). */
 pid_t cc_clone_into_cgroup(int cgroup_fd);
+/* fork(2) semantics with CLONE_PARENT: the child belongs to the caller's parent. */
+pid_t cc_fork_sibling(void);
+/* A detached procfs mount of the caller's pid namespace (new mount API, 5.2), or -1. */
+int cc_detached_procfs(void);
 int cc_setns(int fd, int nstype);
 int cc_pivot_root(const char *new_root, const char *put_old);
 int cc_close_range(unsigned int first, unsigned int last, unsigned int flags);

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
 /// The probe results for this boot, cached under the state root: a start pays for probing
 /// once per boot, not once per container. The cache is keyed by the boot id and by what
@@ -27,19 +28,36 @@ public struct HostFacts: Sendable, Equatable {
         return map.split(whereSeparator: \.isWhitespace) != ["0", "0", "4294967295"]
     }
 
+    /// The kernel's entropy pool was not ready when this process started: the Swift runtime
+    /// took a fixed hashing seed rather than wait (CCompat/early_entropy.c).
+    public static var entropyDeferred: Bool { cc_entropy_deferred() != 0 }
+
+    /// Undoes the start-up's change of environment (CCompat/early_entropy.c) before anything
+    /// reads the command line or the environment.
+    public static func restoreEnvironment() { cc_restore_environment() }
+
     public static func currentOverrides() -> Set<String> {
         guard let raw = getenv("PORT_RUN_TEST_OVERRIDES") else { return [] }
         return Set(String(decoding: Array(UnsafeBufferPointer(start: raw, count: strlen(raw))).map { UInt8(bitPattern: $0) },
                           as: UTF8.self).split(separator: ",").map(String.init))
     }
 
-    /// What makes cached answers stale: another boot, another seccomp filter, other overrides.
-    static func cacheKey(overrides: Set<String>) -> String {
+    /// Sysctls that turn namespace creation off and on without a reboot (RHEL 7 ships
+    /// user.max_user_namespaces = 0; Debian's kernel.unprivileged_userns_clone).
+    static let namespaceSysctls = ["user/max_user_namespaces", "user/max_pid_namespaces", "user/max_net_namespaces",
+                                   "user/max_mnt_namespaces", "user/max_ipc_namespaces", "user/max_uts_namespaces",
+                                   "user/max_cgroup_namespaces", "kernel/unprivileged_userns_clone"]
+
+    /// What makes cached answers stale: another boot, another seccomp filter, other overrides,
+    /// a namespace sysctl changed.
+    static func cacheKey(overrides: Set<String>,
+                         sysctl: (String) -> String? = { try? Files.readString("/proc/sys/" + $0) }) -> String {
         let boot = ((try? Files.readString("/proc/sys/kernel/random/boot_id")) ?? "").trimmed
         let status = (try? Files.readString("/proc/self/status")) ?? ""
         let seccomp = status.utf8.split(separator: UInt8(ascii: "\n")).filter { $0.starts(with: "Seccomp".utf8) }
             .map { String(Substring($0)) }.joined(separator: ";")
-        return "\(boot)|\(seccomp)|\(overrides.sorted().joined(separator: ","))"
+        let sysctls = namespaceSysctls.map { (sysctl($0) ?? "-").trimmed }.joined(separator: ",")
+        return "\(boot)|\(seccomp)|\(overrides.sorted().joined(separator: ","))|\(sysctls)"
     }
 
     /// From the cache when it is this boot's, else by probing (and the cache is refreshed).

@@ -7,6 +7,9 @@ public struct HostReport: Sendable {
     public var bestPersona: (name: String, matching: Int, of: Int)?
     /// Why containers cannot run here at all; empty when they can.
     public var blockers: [String]
+    /// What runc's default spec asks for that this kernel lacks: such a spec is refused here,
+    /// each with its fix (`port-run spec` here leaves them out).
+    public var defaultSpecGaps: [String]
 
     /// Which syscall each probe stands for, to compare against a persona's `syscall` lines.
     static let probeSyscalls: [String: String] = [
@@ -29,6 +32,24 @@ public struct HostReport: Sendable {
         bestPersona = best.map { (name: $0.0, matching: $0.1, of: $0.2) }
         blockers = []
         if !facts.has("mount_namespace") { blockers.append("no mount namespaces: the rootfs cannot be built") }
+        defaultSpecGaps = Strategy.namespacesLacking(DefaultSpec.namespaces(rootless: false), facts: facts)
+            .filter { $0.type != .mount }
+            .map { type, feature, probe in
+                "\(type.rawValue) namespaces: \(probe.description); a spec asking for one is refused: leave {\"type\": \"\(type.rawValue)\"} out of linux.namespaces (port-run spec here does), or use a kernel with \(feature)"
+            }
+    }
+
+    /// How `pause` freezes a container here: the v1 freezer, cgroup v2's cgroup.freeze (5.2),
+    /// or nothing.
+    var freezerSummary: String {
+        if cgroups.hierarchies.contains(where: { !$0.isUnified && $0.controllers.contains("freezer") }) { return "v1 freezer" }
+        guard let unified = cgroups.hierarchies.first(where: \.isUnified) else {
+            return cgroups.hierarchies.isEmpty ? "unavailable: no cgroups" : "unavailable: no v1 freezer hierarchy and no cgroup v2"
+        }
+        // The root cgroup has no cgroup.freeze: look in ours, or in any child of the root.
+        let candidates = [unified.ownDirectory] + Files.list(unified.mountPoint).map { unified.mountPoint + "/" + $0 }
+        if candidates.contains(where: { Files.exists($0 + "/cgroup.freeze") }) { return "cgroup v2 cgroup.freeze" }
+        return "unavailable: cgroup v2 without cgroup.freeze (Linux 5.2) and no v1 freezer: pause and resume are refused"
     }
 
     var cgroupSummary: String {
@@ -54,9 +75,15 @@ public struct HostReport: Sendable {
         lines.append("  mount targets           /proc/self/fd/N of the resolved fd (never /proc/thread-self)")
         lines.append("  procfs checks           \(strategy.statxMountIDs ? "procfs magic and mount id (statx)" : "procfs magic and mount id (fdinfo, where the kernel has it)")")
         lines.append("  memfd seals             F_SEAL_SEAL|SHRINK|GROW|WRITE only, never F_SEAL_FUTURE_WRITE")
+        lines.append("  pause/resume            \(freezerSummary)")
         if let best = bestPersona { lines.append("closest persona: \(best.name) (\(best.matching) of \(best.of) probes agree)") }
         if !facts.overrides.isEmpty { lines.append("test overrides: \(facts.overrides.sorted().joined(separator: ", "))") }
-        lines.append(blockers.isEmpty ? "containers can run here" : "containers cannot run here: " + blockers.joined(separator: "; "))
+        if !defaultSpecGaps.isEmpty {
+            lines.append("runc's default spec cannot run here as it is:")
+            lines += defaultSpecGaps.map { "  blocker: " + $0 }
+        }
+        lines.append(blockers.isEmpty ? "containers can run here" + (defaultSpecGaps.isEmpty ? "" : ", with a spec that leaves out the above")
+                     : "containers cannot run here: " + blockers.joined(separator: "; "))
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -69,6 +96,9 @@ public struct HostReport: Sendable {
                                   ("spawnIntoCgroup", .bool(strategy.spawnIntoCgroup))])),
             ("canRunContainers", .bool(blockers.isEmpty)),
             ("blockers", .array(blockers.map(JSONOutput.string))),
+            ("defaultSpecRuns", .bool(blockers.isEmpty && defaultSpecGaps.isEmpty)),
+            ("defaultSpecBlockers", .array(defaultSpecGaps.map(JSONOutput.string))),
+            ("pause", .string(freezerSummary)),
         ]
         if let best = bestPersona { members.append(("closestPersona", .string(best.name))) }
         return JSONOutput.object(members).render(indent: 2) + "\n"

@@ -21,6 +21,9 @@ public struct Persona: Sendable, Equatable {
     public var invalid: [ArgumentRule] = []
     public var overrides: Set<String> = []
     public var facts: Set<String> = []
+    /// The kernel's entropy pool is not initialized yet (early boot): getrandom without
+    /// GRND_NONBLOCK would block, so the simulator traps it; with the flag it gets EAGAIN.
+    public var unseededEntropy = false
 
     public init(name: String) { self.name = name }
 
@@ -81,6 +84,9 @@ public struct Persona: Sendable, Equatable {
                 overrides.formUnion(arguments)
             case "facts":
                 facts.formUnion(arguments)
+            case "entropy":
+                guard arguments == ["unseeded"] else { throw fail("entropy takes unseeded") }
+                unseededEntropy = true
             default:
                 throw fail("unknown directive \(directive)")
             }

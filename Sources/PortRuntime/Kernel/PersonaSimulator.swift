@@ -38,6 +38,7 @@ public enum PersonaSimulator {
             }
             if result != 0 { throw RuntimeError("persona \(persona.name): rule for \(rule.syscall): \(errnoText(-result))") }
         }
+        if persona.unseededEntropy && persona.missing["getrandom"] == nil { try addUnseededEntropy(context, persona: persona) }
         let loaded = seccomp_load(context)
         seccomp_release(context)
         if loaded != 0 { throw RuntimeError("persona \(persona.name): load the filter: \(errnoText(-loaded))") }
@@ -46,5 +47,17 @@ public enum PersonaSimulator {
         let argv = command.map { strdup($0) } + [nil]
         execvp(command[0], argv)
         throw RuntimeError("persona \(persona.name): exec \(command[0]): \(errnoText(errno))")
+    }
+
+    /// A blocking getrandom would wait for ever on the real kernel: trapped here, so that a
+    /// caller who waits dies at once (SIGSYS) instead of hanging the test.
+    private static func addUnseededEntropy(_ context: scmp_filter_ctx, persona: Persona) throws(RuntimeError) {
+        let number = seccomp_syscall_resolve_name("getrandom")
+        let nonblock: UInt64 = 1
+        for (value, action) in [(UInt64(0), trap), (nonblock, 0x0005_0000 | UInt32(EAGAIN))] {
+            let condition = [scmp_arg_cmp(arg: 2, op: SCMP_CMP_MASKED_EQ, datum_a: nonblock, datum_b: value)]
+            let result = condition.withUnsafeBufferPointer { seccomp_rule_add_array(context, action, number, 1, $0.baseAddress) }
+            if result != 0 { throw RuntimeError("persona \(persona.name): rule for getrandom: \(errnoText(-result))") }
+        }
     }
 }

@@ -142,24 +142,6 @@ public enum SelfProtection {
 
     private static func copy(_ binary: Int32, to fd: Int32) throws(RuntimeError) {
         if lseek(binary, 0, SEEK_SET) < 0 { throw RuntimeError.system("seek /proc/self/exe", errno: errno) }
-        while true {
-            let sent = cc_sendfile(fd, binary, 1 << 30)
-            if sent == 0 { return }
-            if sent > 0 { continue }
-            if errno == EINTR { continue }
-            if errno == EINVAL || errno == ENOSYS { break }
-            throw RuntimeError.system("copy the binary", errno: errno)
-        }
-        // sendfile into this kind of file is refused on some old kernels: read and write.
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(binary, $0.baseAddress, $0.count) }
-            if count == 0 { return }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw RuntimeError.system("read /proc/self/exe", errno: errno)
-            }
-            try Files.writeAll(fd: fd, Array(buffer[0..<count]), path: "the binary's copy")
-        }
+        try Files.copyContents(from: binary, to: fd, display: "the binary")
     }
 }

@@ -33,6 +33,9 @@ public struct Strategy: Sendable, Equatable {
     public var statxMountIDs: Bool = true
     /// mount_setattr (5.12): read-only for a whole mount tree in one call.
     public var recursiveMountAttributes: Bool = true
+    /// fsopen/fsmount (5.2): an exec process gets a procfs no directory holds; before it,
+    /// the container's /proc, checked.
+    public var detachedProcfs: Bool = true
 
     public init(fdClosing: FdClosing, sessionKeyring: Bool = true, spawnIntoCgroup: Bool = false) {
         self.fdClosing = fdClosing
@@ -52,6 +55,7 @@ public struct Strategy: Sendable, Equatable {
         inRootResolution = facts.has("openat2")
         statxMountIDs = facts.has("statx_mount_id")
         recursiveMountAttributes = facts.has("mount_setattr")
+        detachedProcfs = facts.has("new_mount_api")
     }
 
     /// The profile as this kernel can load it: LOG becomes ALLOW where the kernel has no LOG
@@ -83,11 +87,24 @@ public struct Strategy: Sendable, Equatable {
 
     /// Namespaces a spec may ask for that this kernel may lack, with the probe that says so.
     static let namespaceProbes: [NamespaceType: (probe: String, feature: String)] = [
+        .mount: ("mount_namespace", "CLONE_NEWNS"),
+        .pid: ("pid_namespace", "CONFIG_PID_NS, off on some Android GKI builds"),
+        .network: ("network_namespace", "CONFIG_NET_NS"),
+        .uts: ("uts_namespace", "CONFIG_UTS_NS"),
         .time: ("time_namespace", "CLONE_NEWTIME, Linux 5.6 with CONFIG_TIME_NS"),
         .cgroup: ("cgroup_namespace", "CLONE_NEWCGROUP, Linux 4.6"),
         .ipc: ("ipc_namespace", "CONFIG_IPC_NS, off on Android kernels"),
         .user: ("user_namespace", "CONFIG_USER_NS"),
     ]
+
+    /// Of `types`, the namespaces this kernel cannot create, with the feature it lacks and
+    /// what the probe saw.
+    public static func namespacesLacking(_ types: [NamespaceType], facts: HostFacts) -> [(type: NamespaceType, feature: String, probe: ProbeResult)] {
+        types.compactMap { type in
+            guard let (probe, feature) = namespaceProbes[type], let result = facts.probes[probe], !result.isPresent else { return nil }
+            return (type, feature, result)
+        }
+    }
 
     /// A namespace the kernel cannot give is refused with one line naming it; nothing is
     /// dropped in silence.

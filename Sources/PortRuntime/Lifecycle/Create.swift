@@ -197,10 +197,7 @@ extension Lifecycle {
         let spec: Spec
         do {
             spec = try Spec.decode(bytes)
-            try spec.validateForCreate(isHostNetwork: { path in
-                var own = stat(), given = stat()
-                return stat("/proc/self/ns/net", &own) == 0 && stat(path, &given) == 0 && own.st_dev == given.st_dev && own.st_ino == given.st_ino
-            })
+            try spec.validateForCreate(isHostNetwork: { path in Files.sameFile("/proc/self/ns/net", path) })
         } catch { throw RuntimeError(error.description) }
         if spec.namespace(.mount) == nil && !spec.mounts.isEmpty {
             Log.warning("config.json: mounts: ignored, since there is no mount namespace to hold them")
@@ -215,9 +212,7 @@ extension Lifecycle {
         let resolved: String
         do { resolved = try Files.realPath(joined) } catch { throw RuntimeError("rootfs \(joined): \(errnoText(errno))") }
         guard Files.isDirectory(resolved) else { throw RuntimeError("rootfs \(joined): not a directory") }
-        var rootfsInfo = stat(), hostRoot = stat()
-        if resolved == "/" || (stat(resolved, &rootfsInfo) == 0 && stat("/", &hostRoot) == 0
-                               && rootfsInfo.st_dev == hostRoot.st_dev && rootfsInfo.st_ino == hostRoot.st_ino) {
+        if resolved == "/" || Files.sameFile(resolved, "/") {
             throw RuntimeError("rootfs \(joined): is the host's root directory; refusing to use it as a container's")
         }
         let stateRoot = (try? Files.realPath(store.root)) ?? store.root

@@ -40,8 +40,7 @@ public enum ExecFifo {
     static func waitForStart(_ handle: Int32) throws(RuntimeError) -> Int32 {
         let writer = retryingEINTR { libcOpen("/proc/self/fd/\(handle)", O_WRONLY | O_CLOEXEC) }
         if writer < 0 { throw RuntimeError.system("open the exec fifo through the container's /proc/self/fd", errno: errno) }
-        var fifo = stat(), opened = stat()
-        guard fstat(handle, &fifo) == 0, fstat(writer, &opened) == 0, fifo.st_dev == opened.st_dev, fifo.st_ino == opened.st_ino else {
+        guard Files.sameFile(handle, writer) else {
             libcClose(writer)
             throw RuntimeError("the container's /proc/self/fd did not lead to the exec fifo: refusing to start")
         }

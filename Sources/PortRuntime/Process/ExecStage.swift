@@ -8,8 +8,13 @@ import Android
 import CCompat
 
 /// `exec`: a new process that joins every namespace and the cgroups of a running container's
-/// init, then takes the same last steps as init. The child reports failures over a socket;
-/// its successful execve closes that socket (close-on-exec), which the parent reads as EOF.
+/// init, then takes the same last steps as init. It is made in two steps, as runc's nsexec
+/// does: a joiner, still in the runtime's pid namespace where no container process can see
+/// it, enters the cgroups, the other namespaces and the container's root; only then does a
+/// child of it enter the pid namespace, so that from the first moment a container process
+/// can see it, its root, its mounts and its fds are the container's. The child reports
+/// failures over a socket; its successful execve closes that socket (close-on-exec), which
+/// the parent reads as EOF.
 enum ExecStage {
     /// Namespaces in the order they are joined: mount last among those that need the host's
     /// /proc, since joining it changes what paths mean.
@@ -25,30 +30,30 @@ enum ExecStage {
         let cgroupDirectories = cgroupDirectories(of: initPid)
         let channel = try SyncChannel.make()
         defer { close(channel.parentEnd) }
-
-        // The pid namespace applies to children: join it here, fork, and come back.
-        let original = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
-        defer { if original >= 0 { close(original) } }
-        if let pidNamespace = namespaces.first(where: { $0.type == .pid })?.fd, cc_setns(pidNamespace, CC_CLONE_NEWPID) != 0 {
-            close(channel.childEnd)
-            throw RuntimeError.system("join the container's pid namespace", errno: errno)
-        }
         let spawned: Spawn.Child
         do { spawned = try Spawn.child("exec process", cgroupDirectories: cgroupDirectories, strategy: launch.strategy) } catch {
-            if original >= 0 { _ = cc_setns(original, CC_CLONE_NEWPID) }
             close(channel.childEnd)
             throw error
         }
-        let pid = spawned.pid
-        if pid == 0 {
+        if spawned.pid == 0 {
             close(channel.parentEnd)
-            child(launch, namespaces: namespaces, rootFd: rootFd, cgroups: cgroupDirectories.filter { $0 != spawned.bornIn },
-                  syncFd: channel.childEnd, consoleSocket: consoleSocket)
+            join(launch, namespaces: namespaces, rootFd: rootFd, cgroups: cgroupDirectories.filter { $0 != spawned.bornIn },
+                 syncFd: channel.childEnd, consoleSocket: consoleSocket)
         }
-        if original >= 0 { _ = cc_setns(original, CC_CLONE_NEWPID) }
         close(channel.childEnd)
+        var pid = spawned.pid
+        // Until the joiner names its child, `pid` is the joiner, which then exits.
+        var joining = namespaces.contains { $0.type == .pid }
         while true {
             switch SyncChannel.receive(on: channel.parentEnd) {
+            case .initPid(let child)? where joining:
+                ParentStage.reap(pid)
+                pid = child
+                joining = false
+                SyncChannel.send(.proceed, on: channel.parentEnd)
+            case nil where joining:
+                let status = ParentStage.reap(pid)
+                throw RuntimeError("the exec process exited before it entered the container's pid namespace (\(ParentStage.describe(status)))")
             case nil:
                 return pid
             case .error(let message)?:
@@ -59,8 +64,10 @@ enum ExecStage {
                     try SeccompAgent.relay(listener, profile: launch.seccomp, pid: pid, container: state.ociState(status: .running),
                                            replyingOn: channel.parentEnd)
                 }
-            case .ready?, .runHooks?, .hooksDone?, .committed?, .needIDMaps?, .idMapsDone?, .initPid?, .seccompListenerDone?:
-                return pid
+            case .ready?, .runHooks?, .hooksDone?, .committed?, .needIDMaps?, .idMapsDone?, .initPid?, .seccompListenerDone?, .proceed?:
+                libcKill(pid, SIGKILL)
+                ParentStage.reap(pid)
+                throw RuntimeError("the exec process sent a message out of turn")
             }
         }
     }
@@ -89,19 +96,20 @@ enum ExecStage {
         return CgroupLayout(mountInfo: mountInfo, procCgroup: procCgroup).hierarchies.map(\.ownDirectory)
     }
 
-    /// Not dumpable from the fork on (the parent made itself so): until its execve no process
-    /// of the container can ptrace it (and skip its seccomp filter) or open its fds.
-    private static func child(_ launch: ProcessLaunch, namespaces: [(type: NamespaceType, fd: Int32)], rootFd: Int32,
-                              cgroups: [String], syncFd: Int32, consoleSocket: Int32?) -> Never {
+    /// The joiner: in the runtime's pid namespace, not dumpable from the fork on (the parent
+    /// made itself so). It holds no host fd past this point but the namespaces and root it
+    /// enters, and closes even those in the child it hands over.
+    private static func join(_ launch: ProcessLaunch, namespaces: [(type: NamespaceType, fd: Int32)], rootFd: Int32,
+                             cgroups: [String], syncFd: Int32, consoleSocket: Int32?) -> Never {
         do throws(RuntimeError) {
-            ProcessLaunch.resetSignals()
-            if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
             // Into init's cgroups first, while the host's cgroup paths are still visible.
             for directory in cgroups { try? CgroupManager.joinSelf([directory]) }
-            // The runtime's own procfs, opened before the container's mounts are ours: the
-            // container controls its /proc. It is closed before anything of the container's
-            // is touched (ProcessLaunch.prepare).
-            let procfs = try Procfs.open(strategy: launch.strategy)
+            // Whatever else the runtime had open (its lock, its log) stays on the host.
+            let hostProcfs = try Procfs.open(strategy: launch.strategy)
+            let preserved = (0..<launch.preserveFds).map { 3 + $0 }
+            FdCloser.closeAll(except: Set(preserved + [syncFd, rootFd, hostProcfs.fd] + (consoleSocket.map { [$0] } ?? []) + namespaces.map(\.fd)),
+                              strategy: launch.strategy, procfs: hostProcfs)
+            hostProcfs.close()
             for (type, fd) in namespaces where type != .pid {
                 if cc_setns(fd, Namespaces.cloneFlag(type)) != 0 {
                     throw RuntimeError.system("join the container's \(type.rawValue) namespace", errno: errno)
@@ -110,17 +118,39 @@ enum ExecStage {
             // init's root, also when it was entered with chroot (--no-pivot).
             try check(fchdir(rootFd), "enter the container's root")
             try check(chroot("."), "chroot into the container's root")
-            let terminal = try consoleSocket.map { fd throws(RuntimeError) in
-                // The root's handle ends with this closure, before prepare closes every fd.
-                let root = try RootDirectory.open("/", kernelResolves: launch.strategy.inRootResolution)
-                return try Terminal.create(in: root, procfs: procfs, sendingTo: fd, size: launch.process.consoleSize, bindConsole: false)
+            if let pidNamespace = namespaces.first(where: { $0.type == .pid })?.fd {
+                // setns(CLONE_NEWPID) moves only the children: the one made now is the exec
+                // process, a child of the runtime (CLONE_PARENT) so that it waits for it.
+                try check(cc_setns(pidNamespace, CC_CLONE_NEWPID), "join the container's pid namespace")
+                let child = cc_fork_sibling()
+                if child < 0 { throw RuntimeError.system("fork the exec process", errno: errno) }
+                if child > 0 {
+                    SyncChannel.send(.initPid(child), on: syncFd)
+                    _exit(0)
+                }
+                guard SyncChannel.receive(on: syncFd) == .proceed else { _exit(1) }
             }
-            let executable = try launch.prepare(keeping: [syncFd], procfs: procfs, terminal: terminal,
-                                                handOver: ProcessLaunch.handOverThroughParent(syncFd))
-            try launch.exec(executable)
+            for (_, fd) in namespaces { libcClose(fd) }
+            libcClose(rootFd)
+            try run(launch, syncFd: syncFd, consoleSocket: consoleSocket)
         } catch {
             SyncChannel.send(.error(error.message), on: syncFd)
             _exit(error.exitCode == 255 ? 255 : 1)
         }
+    }
+
+    /// The exec process, in every namespace of the container and inside its root.
+    private static func run(_ launch: ProcessLaunch, syncFd: Int32, consoleSocket: Int32?) throws(RuntimeError) -> Never {
+        ProcessLaunch.resetSignals()
+        if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
+        let procfs = try Procfs.openInContainer(strategy: launch.strategy)
+        let terminal = try consoleSocket.map { fd throws(RuntimeError) in
+            // The root's handle ends with this closure, before prepare closes every fd.
+            let root = try RootDirectory.open("/", kernelResolves: launch.strategy.inRootResolution)
+            return try Terminal.create(in: root, procfs: procfs, sendingTo: fd, size: launch.process.consoleSize, bindConsole: false)
+        }
+        let executable = try launch.prepare(keeping: [syncFd], procfs: procfs, terminal: terminal,
+                                            handOver: ProcessLaunch.handOverThroughParent(syncFd))
+        try launch.exec(executable)
     }
 }

@@ -14,6 +14,8 @@ public enum FdCloser {
     /// checked procfs: a container's /proc could hide an fd from a plain listing.
     static func closeAll(except keep: Set<Int32>, strategy: Strategy, procfs: Procfs?) {
         let kept = keep.filter { $0 >= 3 }.sorted()
+        // A log file closed here must not be written later, when its number may name another file.
+        if Log.settings.fd >= 3 && !keep.contains(Log.settings.fd) { Log.settings.fd = -1 }
         if strategy.fdClosing == .closeRange, closeRanges(around: kept) { return }
         walkAndClose(except: Set(kept), procfs: procfs)
     }

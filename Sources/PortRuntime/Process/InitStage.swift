@@ -78,13 +78,18 @@ enum InitStage {
         var procfs = try Procfs.open(strategy: strategy)
         var procfsOpen = true
         defer { if procfsOpen { procfs.close() } }
+        // What else the runtime had open (its lock on the state directory, the far end of the
+        // console socket) stays on the host: a container process that shares init's pid
+        // namespace and may ptrace would otherwise find a host directory in init's fds.
+        let preserved = (0..<request.launch.preserveFds).map { 3 + $0 }
+        let kept = preserved + [syncFd, fifo, procfs.fd, Log.settings.fd] + (request.consoleSocket.map { [$0] } ?? [])
+        FdCloser.closeAll(except: Set(kept), strategy: strategy, procfs: procfs)
         // Before a user namespace: a negative score needs the host's CAP_SYS_RESOURCE.
         if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score, procfs: procfs) }
         try IDMaps.enterUserNamespace(spec, syncFd: syncFd)
         if try IDMaps.enterPidNamespace(spec, syncFd: syncFd) {
             // A new process: "self" is another pid now.
-            procfs.close()
-            procfs = try Procfs.open(strategy: strategy)
+            procfs = try procfs.forThisProcess()
         }
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
         // Read before the cgroup namespace exists: inside it every path reads as "/", and the

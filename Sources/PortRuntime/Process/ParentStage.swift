@@ -79,7 +79,7 @@ enum ParentStage {
                     try SeccompAgent.relay(listener, profile: request.launch.seccomp, pid: pid, container: container,
                                            replyingOn: channel.parentEnd)
                 }
-            case .hooksDone?, .committed?, .idMapsDone?, .seccompListenerDone?, nil:
+            case .hooksDone?, .committed?, .idMapsDone?, .seccompListenerDone?, .proceed?, nil:
                 let status = reap(pid)
                 throw RuntimeError("container init exited during setup (\(describe(status)))")
             }

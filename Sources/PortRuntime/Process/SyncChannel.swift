@@ -23,9 +23,11 @@ public enum SyncMessage: Equatable, Sendable {
     /// Init made its user namespace: the parent writes the id maps (newuidmap-free, as root).
     case needIDMaps
     case idMapsDone
-    /// In a user namespace the pid namespace comes after it, so init forks once more: the
-    /// host pid of the real init.
+    /// A stage forked once more to enter a pid namespace (init after its user namespace, an
+    /// exec process after its chroot): the host pid of the process that goes on.
     case initPid(Int32)
+    /// The parent knows that pid: the process may go on (its messages come after it).
+    case proceed
     /// A seccomp filter with SCMP_ACT_NOTIFY is loaded: its listener fd travels with the
     /// message (SCM_RIGHTS) for the parent to hand to the agent at listenerPath.
     case seccompListener(fd: Int32)
@@ -43,6 +45,7 @@ public enum SyncMessage: Equatable, Sendable {
         case .initPid(let pid): return [8] + Array(String(pid).utf8)
         case .seccompListener: return [9]
         case .seccompListenerDone: return [10]
+        case .proceed: return [11]
         }
     }
 
@@ -60,6 +63,7 @@ public enum SyncMessage: Equatable, Sendable {
             guard let pid = Int32(String(decoding: bytes.dropFirst(), as: UTF8.self)) else { return nil }
             self = .initPid(pid)
         case 10: self = .seccompListenerDone
+        case 11: self = .proceed
         default: return nil
         }
     }

@@ -113,16 +113,20 @@ public struct RootDirectory {
         return try placed(fd, expected: display, asked: display)
     }
 
-    /// An empty file (or an existing one) named `name` in a directory already held; never a
-    /// symlink. A bind target for a file.
+    /// An empty file (or an existing one that is no directory) named `name` in a directory
+    /// already held; never a symlink. A bind target for a file. An existing file is never
+    /// opened for writing: a fifo there would block.
     public func childFile(_ name: String, of directory: PathHandle, mode: mode_t = 0o644) throws(RuntimeError) -> PathHandle {
         let display = directory.child(name)
-        let made = openat(directory.fd, name, O_CREAT | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, mode)
-        if made < 0 { throw RuntimeError.system("create \(display)", errno: errno) }
-        libcClose(made)
+        let made = openat(directory.fd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_NONBLOCK | O_CLOEXEC, mode)
+        if made >= 0 { libcClose(made) } else if errno != EEXIST { throw RuntimeError.system("create \(display)", errno: errno) }
         let fd = openat(directory.fd, name, CC_O_PATH | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 { throw RuntimeError.system("open \(display)", errno: errno) }
-        return try placed(fd, expected: display, asked: display)
+        let handle = try placed(fd, expected: display, asked: display)
+        guard let type = handle.fileType, type != S_IFDIR, type != S_IFLNK else {
+            throw RuntimeError("\(display) is a directory or a symbolic link: refusing to bind a file there")
+        }
+        return handle
     }
 
     /// Before the switch of root, paths are checked against what the kernel says the fd is.
@@ -171,6 +175,9 @@ public struct RootDirectory {
                 }
                 retries += 1
                 if retries > 16 { throw RuntimeError("create \(display(held, part)): it keeps changing") }
+                // A directory the walk holds may have been moved out of the root since it was
+                // opened: nothing is made in it unless it is still inside.
+                if directory != root.fd { try checkInside(directory, display: display(held, part)) }
                 try create(part, in: directory, last: isLast, creating: creating, display: display(held, part))
                 pending.append(part)
                 continue
@@ -243,6 +250,13 @@ public struct RootDirectory {
             throw RuntimeError("\(asked) resolved to \(actual), outside the rootfs \(hostPath): refusing to use it")
         }
         return PathHandle(fd: fd, path: inside)
+    }
+
+    private func checkInside(_ directory: Int32, display: String) throws(RuntimeError) {
+        guard checksPlacement else { return }
+        guard let actual = Files.readLink("/proc/self/fd/\(directory)"), actual.hasPrefix(hostPath + "/") else {
+            throw RuntimeError("create \(display): its directory was moved out of the rootfs \(hostPath): refusing to go on")
+        }
     }
 
     private func display(_ held: [(fd: Int32, name: String)], _ part: String) -> String {

@@ -68,7 +68,7 @@ public struct RootfsBuilder<System: MountSystem> {
         try system.mount(.file(original.root), on: original.root, type: "bind", flags: MountFlags.bind | MountFlags.recursive, data: nil)
         // The fd still names the directory under the new mount: the root is the mount on top.
         let root = try RootDirectory.open(rootfs, kernelResolves: kernelResolves)
-        guard sameFile(root.root.fd, original.root.fd) else { throw RuntimeError("the rootfs \(rootfs) was replaced while it was mounted") }
+        guard Files.sameFile(root.root.fd, original.root.fd) else { throw RuntimeError("the rootfs \(rootfs) was replaced while it was mounted") }
         return root
     }
 
@@ -416,11 +416,6 @@ public struct RootfsBuilder<System: MountSystem> {
             try system.mount(.none, onPath: "/", type: "bind",
                              flags: MountFlags.bind | MountFlags.remount | MountFlags.readOnly | system.lockedFlags(root.root), data: nil)
         }
-    }
-
-    private func sameFile(_ first: Int32, _ second: Int32) -> Bool {
-        var one = stat(), two = stat()
-        return fstat(first, &one) == 0 && fstat(second, &two) == 0 && one.st_dev == two.st_dev && one.st_ino == two.st_ino
     }
 }
 

@@ -56,13 +56,18 @@ enum TreeCopy {
     }
 
     private static func copyFile(_ name: String, from directory: Int32, into target: Int32, info: stat, display: String) throws(RuntimeError) {
-        let input = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Swapped for a fifo since it was listed, it would block the open: never wait.
+        let input = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if input < 0 { throw RuntimeError.system("open \(name) for copy-up", errno: errno) }
         defer { libcClose(input) }
+        var opened = stat()
+        guard fstat(input, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG else {
+            throw RuntimeError("\(display) changed while it was copied up: refusing to go on")
+        }
         let output = openat(target, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if output < 0 { throw RuntimeError.system("create \(display)", errno: errno) }
         defer { libcClose(output) }
-        try Files.writeAll(fd: output, try Files.read(fd: input, path: name, limit: Int.max), path: display)
+        try Files.copyContents(from: input, to: output, display: display)
         _ = fchown(output, info.st_uid, info.st_gid)
         _ = fchmod(output, info.st_mode & 0o7777)
     }

@@ -6,7 +6,16 @@ public enum DefaultSpec {
     /// `rootless` (runc's `spec --rootless`): the caller's uid and gid become root of a user
     /// namespace; the host's network and /sys are kept (sysfs cannot be mounted without a
     /// network namespace the user owns), and no limits are set, as no cgroup may be writable.
-    public static func render(args: [String] = ["sh"], terminal: Bool = true, rootless: (uid: UInt32, gid: UInt32)? = nil) -> String {
+    /// The namespaces it asks for (runc's, with a user namespace when rootless).
+    public static func namespaces(rootless: Bool) -> [NamespaceType] {
+        rootless ? [.pid, .ipc, .uts, .mount, .cgroup, .user] : [.pid, .network, .ipc, .uts, .mount, .cgroup]
+    }
+
+    /// `leavingOut`: namespaces this kernel cannot create (`port-run spec` writes a config the
+    /// kernel runs, and says what it left out). Without an ipc namespace the mqueue mount goes
+    /// too: it would be the host's message queues.
+    public static func render(args: [String] = ["sh"], terminal: Bool = true, rootless: (uid: UInt32, gid: UInt32)? = nil,
+                              leavingOut: Set<NamespaceType> = []) -> String {
         let capabilities: JSONOutput = .array(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"].map(JSONOutput.string))
         func mount(_ destination: String, _ type: String, _ source: String, _ options: [String]) -> JSONOutput {
             .object([("destination", .string(destination)), ("type", .string(type)), ("source", .string(source)),
@@ -21,12 +30,11 @@ public enum DefaultSpec {
             mount("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             mount("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] + (rootless == nil ? ["gid=5"] : [])),
             mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-            mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
-        ] + (rootless == nil ? [
+        ] + (leavingOut.contains(.ipc) ? [] : [mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"])]) + (rootless == nil ? [
             mount("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
             mount("/sys/fs/cgroup", "cgroup", "cgroup", ["nosuid", "noexec", "nodev", "relatime", "ro"]),
         ] : [mount("/sys", "none", "/sys", ["rbind", "nosuid", "noexec", "nodev", "ro"])])
-        let namespaces = rootless == nil ? ["pid", "network", "ipc", "uts", "mount", "cgroup"] : ["pid", "ipc", "uts", "mount", "cgroup", "user"]
+        let namespaces = Self.namespaces(rootless: rootless != nil).filter { !leavingOut.contains($0) }.map(\.rawValue)
         var linux: [(String, JSONOutput)] = rootless.map { [("uidMappings", rootMapping($0.uid)), ("gidMappings", rootMapping($0.gid))] }
             ?? [("resources", .object([("devices", .array([.object([("allow", .bool(false)), ("access", .string("rwm"))])]))]))]
         linux += [

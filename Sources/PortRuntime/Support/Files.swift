@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Android)
 import Android
 #endif
+import CCompat
 
 /// Small file helpers over raw syscalls: no Foundation, and every error carries the path.
 public enum Files {
@@ -75,12 +76,56 @@ public enum Files {
         }
     }
 
+    /// Copies what is left of `input` to `output` a chunk at a time (never the whole file in
+    /// memory): sendfile, or read and write where the kernel refuses sendfile for these files.
+    public static func copyContents(from input: Int32, to output: Int32, display: String) throws(RuntimeError) {
+        while true {
+            let sent = cc_sendfile(output, input, 1 << 30)
+            if sent == 0 { return }
+            if sent > 0 { continue }
+            if errno == EINTR { continue }
+            if errno == EINVAL || errno == ENOSYS { break }
+            throw RuntimeError.system("copy \(display)", errno: errno)
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { buffer in retryingEINTR { libcRead(input, buffer.baseAddress, buffer.count) } }
+            if count == 0 { return }
+            if count < 0 { throw RuntimeError.system("read \(display)", errno: errno) }
+            try writeAll(fd: output, Array(buffer[0..<count]), path: display)
+        }
+    }
+
+    /// A regular file's contents, up to `limit` bytes. For files the container controls: a
+    /// fifo, a device or a socket there would block or never end, so only a regular file is
+    /// read (opened without waiting, never becoming a controlling terminal).
+    public static func readRegular(_ path: String, limit: Int) throws(RuntimeError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("\(path): not a regular file") }
+        return try read(fd: fd, path: path, limit: limit)
+    }
+
     /// Writes a short value to an existing file (sysfs, procfs), as `echo value > path` does.
     public static func writeValue(_ path: String, _ value: String) throws(RuntimeError) {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
         defer { close(fd) }
         try writeAll(fd: fd, Array(value.utf8), path: path)
+    }
+
+    /// Whether two open fds hold the same file (device and inode).
+    public static func sameFile(_ first: Int32, _ second: Int32) -> Bool {
+        var one = stat(), two = stat()
+        return fstat(first, &one) == 0 && fstat(second, &two) == 0 && one.st_dev == two.st_dev && one.st_ino == two.st_ino
+    }
+
+    /// Whether two paths lead to the same file (device and inode), symlinks followed.
+    public static func sameFile(_ first: String, _ second: String) -> Bool {
+        var one = stat(), two = stat()
+        return stat(first, &one) == 0 && stat(second, &two) == 0 && one.st_dev == two.st_dev && one.st_ino == two.st_ino
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -152,7 +197,8 @@ public enum Files {
     /// A line of an /etc/passwd-format file by uid, split into its fields; read from the file
     /// itself, never through NSS (a static binary, an Android host, a container's own file).
     public static func passwdEntry(uid: UInt32, in path: String = "/etc/passwd") -> [Substring]? {
-        guard let text = try? readString(path) else { return nil }
+        guard let bytes = try? readRegular(path, limit: 4 << 20) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             if fields.count >= 3, UInt32(fields[2]) == uid { return fields }

@@ -28,12 +28,41 @@ public struct Procfs {
     public static func open(_ path: String = "/proc", strategy: Strategy) throws(RuntimeError) -> Procfs {
         let fd = libcOpen(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw RuntimeError.system("open \(path)", errno: errno) }
+        return try checked(fd, path: path, strategy: strategy)
+    }
+
+    /// A procfs of this process's own pid namespace for a process already inside the
+    /// container (an exec process): a detached one that no mount can cover where the kernel
+    /// makes one (5.2; not for a user namespace whose procfs is partly masked), else the
+    /// container's /proc, checked like any other. Never the host's: a container process
+    /// that may ptrace (CAP_SYS_PTRACE) would reach the host through it.
+    public static func openInContainer(strategy: Strategy) throws(RuntimeError) -> Procfs {
+        if strategy.detachedProcfs {
+            let fd = cc_detached_procfs()
+            if fd >= 0 { return try checked(fd, path: "a detached procfs", strategy: strategy) }
+            Log.debug("detached procfs: \(errnoText(errno)); using the container's /proc")
+        }
+        return try open("/proc", strategy: strategy)
+    }
+
+    /// The same procfs for a forked child: "self" names another process now.
+    public func forThisProcess() throws(RuntimeError) -> Procfs {
+        guard let pid = Self.selfName(fd) else { throw RuntimeError("this process is not in the pid namespace of its procfs") }
+        return Procfs(fd: fd, selfName: pid, mountID: mountID, kernelResolves: kernelResolves, statxMountIDs: statxMountIDs)
+    }
+
+    private static func selfName(_ fd: Int32) -> String? {
+        guard let pid = Files.readLink(at: fd, "self"), !pid.isEmpty, pid.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return pid
+    }
+
+    private static func checked(_ fd: Int32, path: String, strategy: Strategy) throws(RuntimeError) -> Procfs {
         var info = stat()
         guard cc_filesystem_type(fd) == CC_PROC_SUPER_MAGIC, fstat(fd, &info) == 0, info.st_ino == 1 else {
             libcClose(fd)
             throw RuntimeError("\(path) is not the root of a procfs: refusing to use it")
         }
-        guard let pid = Files.readLink(at: fd, "self"), !pid.isEmpty, pid.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+        guard let pid = selfName(fd) else {
             libcClose(fd)
             throw RuntimeError("\(path): this process is not in the pid namespace of that procfs")
         }
@@ -93,8 +122,7 @@ public struct Procfs {
     public func reopen(_ file: Int32, flags: Int32, display: String) throws(RuntimeError) -> Int32 {
         let opened = openat(fd, "\(selfName)/fd/\(file)", flags | O_CLOEXEC)
         if opened < 0 { throw RuntimeError.system("open \(display)", errno: errno) }
-        var was = stat(), now = stat()
-        guard fstat(file, &was) == 0, fstat(opened, &now) == 0, was.st_dev == now.st_dev, was.st_ino == now.st_ino else {
+        guard Files.sameFile(file, opened) else {
             libcClose(opened)
             throw RuntimeError("\(display) changed while it was opened: refusing to use it")
         }

@@ -3,7 +3,9 @@
      attack ptrace-any SECONDS EXPECTED_EXE
                                   try PTRACE_SEIZE on every other process, again and again; print
                                   "attached PID EXE" for each one caught still running another binary
-                                  than EXPECTED_EXE (the container's own) */
+                                  than EXPECTED_EXE (the container's own)
+     attack peek SECONDS PATH     look for PATH (a host file) through /proc/PID/root of every other
+                                  process, again and again; print "reached PID" for each hit */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -60,9 +62,34 @@ static int ptrace_any(double seconds, const char *expected) {
     return caught;
 }
 
+static int peek(double seconds, const char *path) {
+    double end = now() + seconds;
+    pid_t self = getpid();
+    int reached = 0;
+    while (now() < end) {
+        DIR *proc = opendir("/proc");
+        if (!proc) return 2;
+        struct dirent *entry;
+        while ((entry = readdir(proc)) != NULL) {
+            pid_t pid = (pid_t)atoi(entry->d_name);
+            if (pid <= 1 || pid == self) continue;
+            char through[4096];
+            snprintf(through, sizeof through, "/proc/%d/root%s", pid, path);
+            if (access(through, F_OK) == 0) {
+                printf("reached %d\n", pid);
+                fflush(stdout);
+                reached = 1;
+            }
+        }
+        closedir(proc);
+    }
+    return reached;
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "swap") == 0) return swap(argv[2], argv[3], atof(argv[4]));
     if (argc == 4 && strcmp(argv[1], "ptrace-any") == 0) return ptrace_any(atof(argv[2]), argv[3]);
-    fprintf(stderr, "usage: attack swap A B SECONDS | attack ptrace-any SECONDS EXPECTED_EXE\n");
+    if (argc == 4 && strcmp(argv[1], "peek") == 0) return peek(atof(argv[2]), argv[3]);
+    fprintf(stderr, "usage: attack swap A B SECONDS | attack ptrace-any SECONDS EXPECTED_EXE | attack peek SECONDS PATH\n");
     return 2;
 }
