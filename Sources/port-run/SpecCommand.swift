@@ -31,12 +31,15 @@ enum SpecCommand {
         let rootless = parsed.isSet("rootless")
         // What this kernel cannot create is left out, and said: a config that fails on its
         // first run helps no one.
-        let lacking = Strategy.namespacesLacking(DefaultSpec.namespaces(rootless: rootless), facts: HostFacts.load(cacheDirectory: nil))
-        for (type, feature, probe) in lacking where type != .mount && type != .user {
+        var lacking = Strategy.namespacesLacking(DefaultSpec.namespaces(rootless: rootless), facts: HostFacts.load(cacheDirectory: nil))
+        // Without a user namespace of their own a user who is not root can make no namespace
+        // at all: nothing is left out then, and `run` says why in one line.
+        if lacking.contains(where: { $0.type == .user || $0.type == .mount }) { lacking = [] }
+        for (type, feature, probe) in lacking {
             Log.warning("config.json: no \(type.rawValue) namespace: this kernel cannot create one (\(feature)): \(probe.description)")
         }
         let spec = DefaultSpec.render(rootless: rootless ? (getuid(), getgid()) : nil,
-                                      leavingOut: Set(lacking.map(\.type).filter { $0 != .mount && $0 != .user }))
+                                      leavingOut: Set(lacking.map(\.type)))
         try Files.writeAll(fd: fd, Array(spec.utf8), path: path)
         return 0
     }

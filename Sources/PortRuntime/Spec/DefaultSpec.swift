@@ -44,6 +44,8 @@ public enum DefaultSpec {
                                     "/proc/scsi"].map(JSONOutput.string))),
             ("readonlyPaths", .array(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map(JSONOutput.string))),
         ]
+        // A hostname needs a UTS namespace of the container's own.
+        let hostname: [(String, JSONOutput)] = leavingOut.contains(.uts) ? [] : [("hostname", .string("port-run"))]
         let spec: JSONOutput = .object([
             ("ociVersion", .string(ociVersion)),
             ("process", .object([
@@ -58,7 +60,7 @@ public enum DefaultSpec {
                 ("noNewPrivileges", .bool(true)),
             ])),
             ("root", .object([("path", .string("rootfs")), ("readonly", .bool(true))])),
-            ("hostname", .string("port-run")),
+        ] + hostname + [
             ("mounts", .array(mounts)),
             ("linux", .object(linux)),
         ])
