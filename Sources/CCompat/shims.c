@@ -111,6 +111,12 @@ pid_t cc_fork_sibling(void) {
     return (pid_t)syscall(SYS_clone, 0x00008000 /* CLONE_PARENT */ | SIGCHLD, 0, 0, 0, 0);
 }
 
+/* A detached copy of the procfs mounted at `path`, without anything mounted below or over
+   its files (open_tree OPEN_TREE_CLONE without AT_RECURSIVE, 5.2). */
+int cc_detached_copy_of_mount(const char *path) {
+    return (int)syscall(428 /* open_tree */, AT_FDCWD, path, CC_OPEN_TREE_CLONE | CC_OPEN_TREE_CLOEXEC);
+}
+
 /* A procfs of the caller's pid namespace that no directory holds (fsopen, fsconfig,
    fsmount: 5.2), nosuid, nodev, noexec: no mount the container makes can cover it. */
 int cc_detached_procfs(void) {

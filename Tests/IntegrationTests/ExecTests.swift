@@ -20,10 +20,15 @@ final class ExecTests: IntegrationCase {
     }
 
     func testExecJoinsTheInitsCgroup() throws {
+        // Put init in a cgroup of its own; the exec'd process must land there too (the pids
+        // hierarchy of a v1 or hybrid host, the one tree of a pure v2 one).
+        let pureV2 = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+        guard pureV2 || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/pids/cgroup.procs") else {
+            throw XCTSkip("this host mounts neither a cgroup2 tree nor a pids hierarchy at /sys/fs/cgroup")
+        }
         try startSleeper("grouped")
         let pid = try state("grouped")["pid"] as? Int ?? 0
-        // Put init in a cgroup of its own; the exec'd process must land there too.
-        let group = "/sys/fs/cgroup/pids/port-run-exec-test-\(getpid())"
+        let group = (pureV2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids") + "/port-run-exec-test-\(getpid())"
         try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: true)
         defer {
             _ = try? port("delete", "--force", "grouped")
@@ -32,8 +37,9 @@ final class ExecTests: IntegrationCase {
         try String(pid).write(toFile: group + "/cgroup.procs", atomically: false, encoding: .utf8)
         XCTAssertEqual(try port("exec", "-d", "--pid-file", bundle + "/exec.pid", "grouped", "sleep", "100").status, 0)
         let execPid = try String(contentsOfFile: bundle + "/exec.pid", encoding: .utf8)
-        let line = try String(contentsOfFile: "/proc/\(execPid)/cgroup", encoding: .utf8).split(separator: "\n").first { $0.contains(":pids:") }
-        XCTAssertTrue(line?.hasSuffix(":pids:/port-run-exec-test-\(getpid())") == true, String(describing: line))
+        let hierarchy = pureV2 ? "0::" : ":pids:"
+        let line = try String(contentsOfFile: "/proc/\(execPid)/cgroup", encoding: .utf8).split(separator: "\n").first { $0.contains(hierarchy) }
+        XCTAssertTrue(line?.hasSuffix("\(hierarchy)/port-run-exec-test-\(getpid())") == true, String(describing: line))
     }
 
     func testExecExitStatusUserEnvCwdAndFailures() throws {

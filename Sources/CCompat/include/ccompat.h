@@ -114,6 +114,8 @@ pid_t cc_clone_into_cgroup(int cgroup_fd);
 pid_t cc_fork_sibling(void);
 /* A detached procfs mount of the caller's pid namespace (new mount API, 5.2), or -1. */
 int cc_detached_procfs(void);
+/* A detached, non-recursive copy of the mount at `path` (open_tree, 5.2), or -1. */
+int cc_detached_copy_of_mount(const char *path);
 int cc_setns(int fd, int nstype);
 int cc_pivot_root(const char *new_root, const char *put_old);
 int cc_close_range(unsigned int first, unsigned int last, unsigned int flags);

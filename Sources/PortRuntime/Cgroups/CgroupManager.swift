@@ -237,8 +237,10 @@ public struct CgroupManager: Sendable, Equatable {
     }
 
     /// The v1 devices controller where the host has one; else, on v2, a device program.
-    /// Where neither works (GKI kernels have no device cgroup, old ones no cgroup BPF) the
-    /// rules cannot be enforced: that is said once, loudly, and the container still runs.
+    /// Where the host has neither (GKI kernels have no device cgroup) the rules cannot be
+    /// enforced: that is said once, loudly, and the container still runs. A program that
+    /// fails to load (no cgroup BPF, no fds left) fails the container: its rules would be
+    /// silently absent.
     private func applyDevices(_ rules: [CgroupResources.DeviceRule]) throws(RuntimeError) {
         guard !rules.isEmpty else { return }
         guard let directory = directory(having: "devices.deny") else {
@@ -247,7 +249,7 @@ public struct CgroupManager: Sendable, Equatable {
                 return
             }
             do { try DeviceFilter.attach(rules, to: unified) } catch {
-                Log.warning("linux.resources.devices: \(error.message); device rules are not enforced")
+                throw RuntimeError("linux.resources.devices: refusing to run the container without its device rules: \(error.message)")
             }
             return
         }

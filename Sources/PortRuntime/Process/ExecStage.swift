@@ -102,8 +102,14 @@ enum ExecStage {
     private static func join(_ launch: ProcessLaunch, namespaces: [(type: NamespaceType, fd: Int32)], rootFd: Int32,
                              cgroups: [String], syncFd: Int32, consoleSocket: Int32?) -> Never {
         do throws(RuntimeError) {
-            // Into init's cgroups first, while the host's cgroup paths are still visible.
-            for directory in cgroups { try? CgroupManager.joinSelf([directory]) }
+            // Into init's cgroups first, while the host's cgroup paths are still visible. Outside
+            // them the process would escape the container's limits and device rules; only a
+            // rootless caller may lack the right to join (as in runc).
+            for directory in cgroups {
+                do { try CgroupManager.joinSelf([directory]) } catch {
+                    if !HostFacts.isRootless { throw RuntimeError("join the container's cgroup \(directory): \(error.message)") }
+                }
+            }
             // Whatever else the runtime had open (its lock, its log) stays on the host.
             let hostProcfs = try Procfs.open(strategy: launch.strategy)
             let preserved = (0..<launch.preserveFds).map { 3 + $0 }
@@ -115,6 +121,9 @@ enum ExecStage {
                     throw RuntimeError.system("join the container's \(type.rawValue) namespace", errno: errno)
                 }
             }
+            // Joining a user namespace changes credentials, which resets dumpability to the
+            // fs.suid_dumpable sysctl: not dumpable again, until the execve.
+            _ = cc_prctl(CC_PR_SET_DUMPABLE, 0, 0, 0, 0)
             // init's root, also when it was entered with chroot (--no-pivot).
             try check(fchdir(rootFd), "enter the container's root")
             try check(chroot("."), "chroot into the container's root")
@@ -122,17 +131,11 @@ enum ExecStage {
                 // setns(CLONE_NEWPID) moves only the children: the one made now is the exec
                 // process, a child of the runtime (CLONE_PARENT) so that it waits for it.
                 try check(cc_setns(pidNamespace, CC_CLONE_NEWPID), "join the container's pid namespace")
-                let child = cc_fork_sibling()
-                if child < 0 { throw RuntimeError.system("fork the exec process", errno: errno) }
-                if child > 0 {
-                    SyncChannel.send(.initPid(child), on: syncFd)
-                    _exit(0)
-                }
-                guard SyncChannel.receive(on: syncFd) == .proceed else { _exit(1) }
+                try SyncChannel.handOverForked(cc_fork_sibling(), what: "the exec process", on: syncFd)
             }
             for (_, fd) in namespaces { libcClose(fd) }
             libcClose(rootFd)
-            try run(launch, syncFd: syncFd, consoleSocket: consoleSocket)
+            try run(launch, syncFd: syncFd, consoleSocket: consoleSocket, inUserNamespace: namespaces.contains { $0.type == .user })
         } catch {
             SyncChannel.send(.error(error.message), on: syncFd)
             _exit(error.exitCode == 255 ? 255 : 1)
@@ -140,10 +143,10 @@ enum ExecStage {
     }
 
     /// The exec process, in every namespace of the container and inside its root.
-    private static func run(_ launch: ProcessLaunch, syncFd: Int32, consoleSocket: Int32?) throws(RuntimeError) -> Never {
+    private static func run(_ launch: ProcessLaunch, syncFd: Int32, consoleSocket: Int32?, inUserNamespace: Bool) throws(RuntimeError) -> Never {
         ProcessLaunch.resetSignals()
         if setsid() < 0 { throw RuntimeError.system("setsid", errno: errno) }
-        let procfs = try Procfs.openInContainer(strategy: launch.strategy)
+        let procfs = try Procfs.openInContainer(strategy: launch.strategy, inUserNamespace: inUserNamespace)
         let terminal = try consoleSocket.map { fd throws(RuntimeError) in
             // The root's handle ends with this closure, before prepare closes every fd.
             let root = try RootDirectory.open("/", kernelResolves: launch.strategy.inRootResolution)

@@ -62,12 +62,7 @@ enum IDMaps {
         } else {
             try check(cc_unshare(CC_CLONE_NEWPID), "unshare pid namespace")
         }
-        let child = fork()
-        if child < 0 { throw RuntimeError.system("fork the container's init", errno: errno) }
-        if child > 0 {
-            SyncChannel.send(.initPid(child), on: syncFd)
-            _exit(0)
-        }
+        try SyncChannel.handOverForked(fork(), what: "the container's init", on: syncFd)
         return true
     }
 }

@@ -70,6 +70,7 @@ enum ParentStage {
             case .initPid(let realInit)?:
                 reap(pid)
                 pid = realInit
+                SyncChannel.send(.proceed, on: channel.parentEnd)
             case .seccompListener(let listener)?:
                 let container = JSONOutput.object([
                     ("ociVersion", .string(request.spec.ociVersion)), ("id", .string(request.containerID)),

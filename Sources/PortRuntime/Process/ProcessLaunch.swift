@@ -71,6 +71,8 @@ public struct ProcessLaunch: Sendable {
         if let seccomp, !process.noNewPrivileges { try loadFilter(seccomp, handOver: handOver) }
         try capabilities?.applyBeforeUserSwitch(lastCap: lastCap)
         try ProcessSetup.switchUser(process.user)
+        // A change of uid resets dumpability to fs.suid_dumpable: not dumpable until execve.
+        _ = cc_prctl(CC_PR_SET_DUMPABLE, 0, 0, 0, 0)
         try capabilities?.applyAfterUserSwitch()
         if !enteredEarly || process.user.uid != 0 {
             try check(chdir(process.cwd), "chdir to cwd (\"\(process.cwd)\") set in config.json")

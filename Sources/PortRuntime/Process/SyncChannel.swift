@@ -90,6 +90,18 @@ public struct SyncChannel {
         _ = bytes.withUnsafeBytes { buffer in retryingEINTR { libcSend(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) } }
     }
 
+    /// After a fork into a pid namespace by an intermediate that has to go: in the parent (the
+    /// intermediate) the child's host pid is reported and the intermediate exits; the child
+    /// returns once the runtime knows its pid, so that none of its messages comes first.
+    static func handOverForked(_ child: pid_t, what: String, on fd: Int32) throws(RuntimeError) {
+        if child < 0 { throw RuntimeError.system("fork \(what)", errno: errno) }
+        if child > 0 {
+            send(.initPid(child), on: fd)
+            _exit(0)
+        }
+        guard receive(on: fd) == .proceed else { _exit(1) }
+    }
+
     /// The next message, or nil when the peer closed without sending one (it died).
     public static func receive(on fd: Int32) -> SyncMessage? {
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -83,7 +83,7 @@ enum Terminal {
         // Unix98 slaves are major 136 with the pty's index as minor (MKDEV(136, index)).
         guard fstat(handle.fd, &info) == 0, info.st_mode & S_IFMT == S_IFCHR,
               cc_dev_major(UInt64(info.st_rdev)) == major, cc_dev_minor(UInt64(info.st_rdev)) == minor,
-              cc_path_filesystem_type(handle.procPath) == CC_DEVPTS_SUPER_MAGIC else {
+              cc_filesystem_type(handle.fd) == CC_DEVPTS_SUPER_MAGIC else {
             throw RuntimeError("\(what) is not a pty device of a devpts filesystem: refusing to use it")
         }
     }

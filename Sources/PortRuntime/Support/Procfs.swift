@@ -32,17 +32,30 @@ public struct Procfs {
     }
 
     /// A procfs of this process's own pid namespace for a process already inside the
-    /// container (an exec process): a detached one that no mount can cover where the kernel
-    /// makes one (5.2; not for a user namespace whose procfs is partly masked), else the
-    /// container's /proc, checked like any other. Never the host's: a container process
-    /// that may ptrace (CAP_SYS_PTRACE) would reach the host through it.
-    public static func openInContainer(strategy: Strategy) throws(RuntimeError) -> Procfs {
+    /// container (an exec process), never the host's: a container process that may ptrace
+    /// (CAP_SYS_PTRACE) would reach the host through it. Where the kernel has the new mount
+    /// API (5.2): a fresh procfs no directory holds (not in a user namespace, where the
+    /// kernel refuses one over a masked /proc), else a detached copy of the container's /proc
+    /// mount without what is mounted over its files. Before 5.2, the container's /proc itself,
+    /// checked like any other, and only where the kernel tells mount ids.
+    public static func openInContainer(strategy: Strategy, inUserNamespace: Bool) throws(RuntimeError) -> Procfs {
         if strategy.detachedProcfs {
-            let fd = cc_detached_procfs()
-            if fd >= 0 { return try checked(fd, path: "a detached procfs", strategy: strategy) }
-            Log.debug("detached procfs: \(errnoText(errno)); using the container's /proc")
+            if !inUserNamespace {
+                let fd = cc_detached_procfs()
+                if fd >= 0 { return try checked(fd, path: "a detached procfs", strategy: strategy) }
+                Log.debug("detached procfs: \(errnoText(errno)); using a copy of the container's /proc mount")
+            }
+            let copy = cc_detached_copy_of_mount("/proc")
+            if copy >= 0 { return try checked(copy, path: "a copy of the container's /proc", strategy: strategy) }
+            Log.debug("copy of the container's /proc mount: \(errnoText(errno)); using it in place")
         }
-        return try open("/proc", strategy: strategy)
+        let procfs = try open("/proc", strategy: strategy)
+        // Without a mount id nothing shows a bind over one of its files.
+        guard procfs.mountID != nil else {
+            procfs.close()
+            throw RuntimeError("the container's /proc cannot be checked on this kernel (no mount ids): refusing to use it")
+        }
+        return procfs
     }
 
     /// The same procfs for a forked child: "self" names another process now.

@@ -34,7 +34,9 @@ static int swap(const char *a, const char *b, double seconds) {
     return exchanges > 0 ? 0 : 1;
 }
 
-static int ptrace_any(double seconds, const char *expected) {
+/* Calls `try_one` on every other process of the container, again and again for `seconds`;
+   1 when any call reported a catch. */
+static int on_every_process(double seconds, int (*try_one)(pid_t, const char *), const char *argument) {
     double end = now() + seconds;
     pid_t self = getpid();
     int caught = 0;
@@ -44,52 +46,41 @@ static int ptrace_any(double seconds, const char *expected) {
         struct dirent *entry;
         while ((entry = readdir(proc)) != NULL) {
             pid_t pid = (pid_t)atoi(entry->d_name);
-            if (pid <= 1 || pid == self) continue;
-            if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) continue;
-            char path[64], exe[4096] = "";
-            snprintf(path, sizeof path, "/proc/%d/exe", pid);
-            ssize_t n = readlink(path, exe, sizeof exe - 1);
-            if (n > 0) exe[n] = 0;
-            if (strcmp(exe, expected) != 0) {
-                printf("attached %d %s\n", pid, exe);
-                fflush(stdout);
-                caught = 1;
-            }
-            ptrace(PTRACE_DETACH, pid, 0, 0);
+            if (pid > 1 && pid != self && try_one(pid, argument)) caught = 1;
         }
         closedir(proc);
     }
     return caught;
 }
 
-static int peek(double seconds, const char *path) {
-    double end = now() + seconds;
-    pid_t self = getpid();
-    int reached = 0;
-    while (now() < end) {
-        DIR *proc = opendir("/proc");
-        if (!proc) return 2;
-        struct dirent *entry;
-        while ((entry = readdir(proc)) != NULL) {
-            pid_t pid = (pid_t)atoi(entry->d_name);
-            if (pid <= 1 || pid == self) continue;
-            char through[4096];
-            snprintf(through, sizeof through, "/proc/%d/root%s", pid, path);
-            if (access(through, F_OK) == 0) {
-                printf("reached %d\n", pid);
-                fflush(stdout);
-                reached = 1;
-            }
-        }
-        closedir(proc);
+static int seize(pid_t pid, const char *expected) {
+    if (ptrace(PTRACE_SEIZE, pid, 0, 0) != 0) return 0;
+    char path[64], exe[4096] = "";
+    snprintf(path, sizeof path, "/proc/%d/exe", pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n > 0) exe[n] = 0;
+    int caught = strcmp(exe, expected) != 0;
+    if (caught) {
+        printf("attached %d %s\n", pid, exe);
+        fflush(stdout);
     }
-    return reached;
+    ptrace(PTRACE_DETACH, pid, 0, 0);
+    return caught;
+}
+
+static int reach(pid_t pid, const char *path) {
+    char through[4096];
+    snprintf(through, sizeof through, "/proc/%d/root%s", pid, path);
+    if (access(through, F_OK) != 0) return 0;
+    printf("reached %d\n", pid);
+    fflush(stdout);
+    return 1;
 }
 
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "swap") == 0) return swap(argv[2], argv[3], atof(argv[4]));
-    if (argc == 4 && strcmp(argv[1], "ptrace-any") == 0) return ptrace_any(atof(argv[2]), argv[3]);
-    if (argc == 4 && strcmp(argv[1], "peek") == 0) return peek(atof(argv[2]), argv[3]);
+    if (argc == 4 && strcmp(argv[1], "ptrace-any") == 0) return on_every_process(atof(argv[2]), seize, argv[3]);
+    if (argc == 4 && strcmp(argv[1], "peek") == 0) return on_every_process(atof(argv[2]), reach, argv[3]);
     fprintf(stderr, "usage: attack swap A B SECONDS | attack ptrace-any SECONDS EXPECTED_EXE | attack peek SECONDS PATH\n");
     return 2;
 }
