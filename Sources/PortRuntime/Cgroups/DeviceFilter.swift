@@ -90,6 +90,23 @@ enum DeviceFilter {
 
     /// Loads the program and attaches it to the v2 directory, then detaches the programs
     /// that were there (an update), so that some filter is in force at every moment.
+    private static func withRaisedMemlock(_ body: () -> Int32) -> Int32 {
+        let resource = __rlimit_resource_t(UInt32(RlimitTable.resources["RLIMIT_MEMLOCK"]!))
+        var saved = rlimit()
+        guard getrlimit(resource, &saved) == 0 else { return body() }
+        var raised = rlimit(rlim_cur: rlim_t.max, rlim_max: rlim_t.max)   // RLIM_INFINITY
+        // Without CAP_SYS_RESOURCE only the soft limit can go up, to the hard one.
+        if setrlimit(resource, &raised) != 0 {
+            raised = rlimit(rlim_cur: saved.rlim_max, rlim_max: saved.rlim_max)
+            if setrlimit(resource, &raised) != 0 { return body() }
+        }
+        let result = body()
+        let code = errno
+        _ = setrlimit(resource, &saved)
+        errno = code
+        return result
+    }
+
     static func attach(_ rules: [CgroupResources.DeviceRule], to directory: String) throws(RuntimeError) {
         let cgroup = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard cgroup >= 0 else { throw RuntimeError("open \(directory): \(errnoText(errno))") }
@@ -99,7 +116,11 @@ enum DeviceFilter {
             instructions.withUnsafeBytes { cc_bpf_load_device_program($0.baseAddress, UInt32(instructions.count), log, UInt32(size)) }
         }
         // Without a log first: a verbose log that overflows its buffer fails the load (ENOSPC).
-        let loaded = load(log: nil, size: 0)
+        var loaded = load(log: nil, size: 0)
+        // Before 5.11 a program is charged to RLIMIT_MEMLOCK, and EPERM means it is used up
+        // (many containers at once): raised for the load only, as runc does, so that init
+        // does not inherit it.
+        if loaded < 0 && errno == EPERM { loaded = withRaisedMemlock { load(log: nil, size: 0) } }
         guard loaded >= 0 else {
             let reason = errnoText(errno)
             var log = [CChar](repeating: 0, count: 65536)
