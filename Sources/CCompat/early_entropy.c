@@ -5,6 +5,8 @@
    hashing seed instead (hash flooding needs attacker-chosen keys in large tables, and the
    runtime's come from its caller's config and the kernel). Kernels without getrandom (before
    3.17) fall back to /dev/urandom, which never blocks. */
+#include "ccompat.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -24,8 +26,11 @@ int cc_entropy_deferred(void) { return entropy_deferred; }
 extern void _swift_stdlib_overrideUnsafeArgvArgc(char **argv, int argc) __attribute__((weak));
 
 void cc_restore_environment(void) {
-    if (original_environment != NULL) environ = original_environment;
+    if (original_environment == NULL) return;
+    environ = original_environment;
     original_environment = NULL;
+    /* early_protection.c may have taken its marker out of the copy, not of this one. */
+    unsetenv(CC_SELF_PROTECTION_MARKER);
 }
 
 /* Priority 101: before the Swift runtime's own initializers. glibc and bionic pass main's
