@@ -280,8 +280,3 @@ long cc_filesystem_type(int fd) {
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     return statfs(path, &info) == 0 ? (long)info.f_type : -1;
 }
-
-long cc_path_filesystem_type(const char *path) {
-    struct statfs info;
-    return statfs(path, &info) == 0 ? (long)info.f_type : -1;
-}

@@ -66,8 +66,6 @@ int cc_errno(void);
 void cc_set_errno(int value);
 /* The f_type of fstatfs(2) (PROC_SUPER_MAGIC is 0x9fa0), or -1. */
 long cc_filesystem_type(int fd);
-/* The same for a path (statfs(2), following it). */
-long cc_path_filesystem_type(const char *path);
 
 int cc_unshare(int flags);
 /* openat2(dirfd, path, {flags, mode, resolve}): an fd, or -1 with errno. */

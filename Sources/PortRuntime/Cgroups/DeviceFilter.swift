@@ -88,8 +88,7 @@ enum DeviceFilter {
     private static func jump(ifRegister register: UInt8, equal value: Int32) -> UInt64 { instruction(0x15, destination: register, immediate: value) }
     private static let exit = instruction(0x95)
 
-    /// Loads the program and attaches it to the v2 directory, then detaches the programs
-    /// that were there (an update), so that some filter is in force at every moment.
+    /// `body` with RLIMIT_MEMLOCK as high as this process may set it, then as it was.
     private static func withRaisedMemlock(_ body: () -> Int32) -> Int32 {
         let resource = __rlimit_resource_t(UInt32(RlimitTable.resources["RLIMIT_MEMLOCK"]!))
         var saved = rlimit()
@@ -107,6 +106,8 @@ enum DeviceFilter {
         return result
     }
 
+    /// Loads the program and attaches it to the v2 directory, then detaches the programs
+    /// that were there (an update), so that some filter is in force at every moment.
     static func attach(_ rules: [CgroupResources.DeviceRule], to directory: String) throws(RuntimeError) {
         let cgroup = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard cgroup >= 0 else { throw RuntimeError("open \(directory): \(errnoText(errno))") }

@@ -33,8 +33,9 @@ public struct Strategy: Sendable, Equatable {
     public var statxMountIDs: Bool = true
     /// mount_setattr (5.12): read-only for a whole mount tree in one call.
     public var recursiveMountAttributes: Bool = true
-    /// fsopen/fsmount (5.2): an exec process gets a procfs no directory holds; before it,
-    /// the container's /proc, checked.
+    /// The new mount API (5.2): an exec process gets a procfs no container mount covers
+    /// (fsopen, or an open_tree copy of the container's /proc); before it, the container's
+    /// /proc, checked (Support/Procfs.swift, openInContainer).
     public var detachedProcfs: Bool = true
 
     public init(fdClosing: FdClosing, sessionKeyring: Bool = true, spawnIntoCgroup: Bool = false) {
@@ -100,17 +101,20 @@ public struct Strategy: Sendable, Equatable {
     /// Of `types`, the namespaces this kernel cannot create, with the feature it lacks and
     /// what the probe saw.
     public static func namespacesLacking(_ types: [NamespaceType], facts: HostFacts) -> [(type: NamespaceType, feature: String, probe: ProbeResult)] {
-        types.compactMap { type in
-            guard let (probe, feature) = namespaceProbes[type], let result = facts.probes[probe], !result.isPresent else { return nil }
-            return (type, feature, result)
-        }
+        types.compactMap { type in lacking(type, facts: facts).map { (type, $0.feature, $0.probe) } }
+    }
+
+    /// The feature `type` needs and what its probe saw, when the kernel cannot create one.
+    private static func lacking(_ type: NamespaceType, facts: HostFacts) -> (feature: String, probe: ProbeResult)? {
+        guard let (probe, feature) = namespaceProbes[type], let result = facts.probes[probe], !result.isPresent else { return nil }
+        return (feature, result)
     }
 
     /// A namespace the kernel cannot give is refused with one line naming it; nothing is
     /// dropped in silence.
     public static func checkNamespaces(_ spec: Spec, facts: HostFacts) throws(RuntimeError) {
         for (index, namespace) in spec.linux.namespaces.enumerated() where namespace.path == nil {
-            guard let (probe, feature) = namespaceProbes[namespace.type], let result = facts.probes[probe], !result.isPresent else { continue }
+            guard let (feature, result) = lacking(namespace.type, facts: facts) else { continue }
             if result == .absent(errno: EPERM) && geteuid() != 0 {
                 throw RuntimeError("config.json: linux.namespaces[\(index)]: a user who is not root cannot create \(namespace.type.rawValue) namespaces here: unprivileged user namespaces are off (\(result.description))")
             }

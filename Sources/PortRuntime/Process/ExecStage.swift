@@ -112,8 +112,7 @@ enum ExecStage {
             }
             // Whatever else the runtime had open (its lock, its log) stays on the host.
             let hostProcfs = try Procfs.open(strategy: launch.strategy)
-            let preserved = (0..<launch.preserveFds).map { 3 + $0 }
-            FdCloser.closeAll(except: Set(preserved + [syncFd, rootFd, hostProcfs.fd] + (consoleSocket.map { [$0] } ?? []) + namespaces.map(\.fd)),
+            FdCloser.closeAll(except: Set(launch.preservedFds + [syncFd, rootFd, hostProcfs.fd] + (consoleSocket.map { [$0] } ?? []) + namespaces.map(\.fd)),
                               strategy: launch.strategy, procfs: hostProcfs)
             hostProcfs.close()
             for (type, fd) in namespaces where type != .pid {

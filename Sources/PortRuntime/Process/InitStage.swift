@@ -81,8 +81,7 @@ enum InitStage {
         // What else the runtime had open (its lock on the state directory, the far end of the
         // console socket) stays on the host: a container process that shares init's pid
         // namespace and may ptrace would otherwise find a host directory in init's fds.
-        let preserved = (0..<request.launch.preserveFds).map { 3 + $0 }
-        let kept = preserved + [syncFd, fifo, procfs.fd, Log.settings.fd] + (request.consoleSocket.map { [$0] } ?? [])
+        let kept = request.launch.preservedFds + [syncFd, fifo, procfs.fd, Log.settings.fd] + (request.consoleSocket.map { [$0] } ?? [])
         FdCloser.closeAll(except: Set(kept), strategy: strategy, procfs: procfs)
         // Before a user namespace: a negative score needs the host's CAP_SYS_RESOURCE.
         if let score = request.process.oomScoreAdj { try ProcessSetup.writeOOMScoreAdj(score, procfs: procfs) }

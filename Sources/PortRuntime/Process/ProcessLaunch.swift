@@ -15,6 +15,9 @@ public struct ProcessLaunch: Sendable {
     public var capabilities: CapabilitySets?
     public var lastCap: Int
     public var preserveFds: Int32
+    /// The fds the caller hands to the container (socket activation's, then --preserve-fds'),
+    /// from 3 on: no stage closes them.
+    var preservedFds: [Int32] { (0..<preserveFds).map { 3 + $0 } }
     public var strategy: Strategy
     public var seccomp: SeccompProfile?
     /// AppArmor and SELinux labels, only those this host's LSMs will apply.
@@ -53,8 +56,7 @@ public struct ProcessLaunch: Sendable {
         umask(mode_t(process.user.umask ?? 0o022))
         // The runtime's fds go first: a cwd of /proc/self/fd/N must not reach one of them
         // (the CVE-2024-21626 class). The few kept are checked for below.
-        let preserved = (0..<preserveFds).map { 3 + $0 }
-        FdCloser.closeAll(except: Set(preserved + keep + [procfs.fd]), strategy: strategy, procfs: procfs)
+        FdCloser.closeAll(except: Set(preservedFds + keep + [procfs.fd]), strategy: strategy, procfs: procfs)
         do { try labels.applyOnExec(procfs: procfs) } catch {
             procfs.close()
             throw error

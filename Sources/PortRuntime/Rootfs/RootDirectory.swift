@@ -244,17 +244,21 @@ public struct RootDirectory {
             libcClose(fd)
             throw RuntimeError.system("find where \(asked) is", errno: code)
         }
-        let inside = actual == hostPath ? "/" : actual.hasPrefix(hostPath + "/") ? String(actual.dropFirst(hostPath.count)) : nil
-        guard let inside, expected == nil || inside == expected else {
+        guard let inside = containerPath(ofHostPath: actual), expected == nil || inside == expected else {
             libcClose(fd)
             throw RuntimeError("\(asked) resolved to \(actual), outside the rootfs \(hostPath): refusing to use it")
         }
         return PathHandle(fd: fd, path: inside)
     }
 
+    /// Where a path the kernel names for an fd lies inside the root, nil when outside.
+    private func containerPath(ofHostPath actual: String) -> String? {
+        actual == hostPath ? "/" : actual.hasPrefix(hostPath + "/") ? String(actual.dropFirst(hostPath.count)) : nil
+    }
+
     private func checkInside(_ directory: Int32, display: String) throws(RuntimeError) {
         guard checksPlacement else { return }
-        guard let actual = Files.readLink("/proc/self/fd/\(directory)"), actual.hasPrefix(hostPath + "/") else {
+        guard let actual = Files.readLink("/proc/self/fd/\(directory)"), containerPath(ofHostPath: actual) != nil else {
             throw RuntimeError("create \(display): its directory was moved out of the rootfs \(hostPath): refusing to go on")
         }
     }
