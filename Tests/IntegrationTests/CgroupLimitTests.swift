@@ -26,27 +26,21 @@ final class CgroupLimitTests: IntegrationCase {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "<missing>").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// This host has hugetlb only on its v2 tree, where no ancestor enables it: the runtime
-    /// turns it on down the path, then writes the limit and its reservation twin.
+    var cgroups: HostCgroups { HostCgroups.current }
+
+    /// Where the v2 tree offers hugetlb (this host's hybrid one, where no ancestor enables
+    /// it), the runtime turns it on down the path, then writes the limit and its reservation
+    /// twin; on v1 it writes limit_in_bytes.
     func testHugepageLimitTurnsOnTheV2ControllerAndLands() throws {
-        let v2Offers = read("/sys/fs/cgroup/unified/cgroup.controllers").split(separator: " ").contains("hugetlb")
-        guard v2Offers || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/hugetlb") else {
-            throw XCTSkip("this host has no hugetlb controller")
-        }
         try limited(["sleep", "1000"], id: "huge", resources: ["hugepageLimits": [["pageSize": "2MB", "limit": 4_194_304]]])
+        try requireControllers(["hugetlb"], refusing: "huge")
         let result = try port("run", "-d", "huge")
-        if Self.unifiedHidden && v2Offers {
-            // The persona's host shows v1 only, and v1 has no hugetlb here: refused by name.
-            XCTAssertEqual(result.status, 1)
-            XCTAssertEqual(result.stderr.split(separator: "\n").last, "linux.resources.hugepageLimits: no cgroup controller on this host has hugetlb.2MB.limit_in_bytes or hugetlb.2MB.max")
-            return try assertNothingLeft("huge")
-        }
         XCTAssertEqual(result.status, 0, result.stderr)
-        let directory = v2Offers ? "/sys/fs/cgroup/unified\(parent)/huge" : "/sys/fs/cgroup/hugetlb\(parent)/huge"
-        let file = v2Offers ? "hugetlb.2MB.max" : "hugetlb.2MB.limit_in_bytes"
-        XCTAssertEqual(read("\(directory)/\(file)"), "4194304")
-        if v2Offers, FileManager.default.fileExists(atPath: "\(directory)/hugetlb.2MB.rsvd.max") {
-            XCTAssertEqual(read("\(directory)/hugetlb.2MB.rsvd.max"), "4194304")
+        let file = try XCTUnwrap(cgroups.file(of: "hugetlb", "\(parent)/huge", v1: "hugetlb.2MB.limit_in_bytes", v2: "hugetlb.2MB.max"))
+        XCTAssertEqual(read(file.host), "4194304")
+        let reservation = (file.host as NSString).deletingLastPathComponent + "/hugetlb.2MB.rsvd.max"
+        if file.isV2, FileManager.default.fileExists(atPath: reservation) {
+            XCTAssertEqual(read(reservation), "4194304")
         }
         XCTAssertEqual(try port("delete", "--force", "huge").status, 0)
         try assertNothingLeft("huge")
@@ -60,21 +54,19 @@ final class CgroupLimitTests: IntegrationCase {
         try assertNothingLeft("badsize")
     }
 
-    /// `unified` files are written as given; one this host's v2 tree lacks (pids is bound to
-    /// v1 here) is named, and the container is not made.
+    /// `unified` files are written as given; one the host's v2 tree lacks (pids.max where pids
+    /// is bound to v1, as on a hybrid host) is named, and the container is not made.
     func testUnifiedFilesAreWrittenAndAMissingOneIsNamed() throws {
-        guard FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs") else {
-            throw XCTSkip("this host has no cgroup2 mount at /sys/fs/cgroup/unified")
-        }
         try limited(["sleep", "1000"], id: "files", resources: ["unified": ["cgroup.max.descendants": "5"]])
         let result = try port("run", "-d", "files")
-        if Self.unifiedHidden {
+        guard let v2 = cgroups.hierarchies.first(where: \.isV2) else {
             XCTAssertEqual(result.status, 1)
-            XCTAssertEqual(result.stderr.split(separator: "\n").last, "linux.resources.unified: this host has no cgroup v2 hierarchy")
+            let refusal = cgroups.hierarchies.isEmpty ? HostCgroups.noHierarchyRefusal : "linux.resources.unified: this host has no cgroup v2 hierarchy"
+            XCTAssertEqual(result.stderr.split(separator: "\n").last.map(String.init), refusal)
             return try assertNothingLeft("files")
         }
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(read("/sys/fs/cgroup/unified\(parent)/files/cgroup.max.descendants"), "5")
+        XCTAssertEqual(read("\(v2.mountPoint)\(parent)/files/cgroup.max.descendants"), "5")
         XCTAssertEqual(try port("delete", "--force", "files").status, 0)
 
         // cgroup.procs would pull any host process into the container's cgroup.
@@ -84,19 +76,19 @@ final class CgroupLimitTests: IntegrationCase {
         XCTAssertEqual(intrusive.stderr, "config.json: linux.resources.unified: \"cgroup.procs\" is not a limit: only a controller's files and cgroup.max.* may be set\n")
         try assertNothingLeft("procs")
 
-        try limited(["true"], id: "nopids", resources: ["unified": ["pids.max": "10"]])
+        let absent = cgroups.hierarchy(of: "pids")?.isV2 == true ? "pids.absent" : "pids.max"
+        try limited(["true"], id: "nopids", resources: ["unified": [absent: "10"]])
         let refused = try port("run", "nopids")
         XCTAssertEqual(refused.status, 1)
-        XCTAssertEqual(refused.stderr.split(separator: "\n").last, "linux.resources.unified.pids.max: no such file in the container's cgroup v2 directory")
+        XCTAssertEqual(refused.stderr.split(separator: "\n").last, "linux.resources.unified.\(absent): no such file in the container's cgroup v2 directory")
         try assertNothingLeft("nopids")
     }
 
     /// cpu.rt_* (CONFIG_RT_GROUP_SCHED): set at create, changed by update's runc flags. The
     /// cgroup sits right below the root, which holds the realtime budget a child draws on.
     func testRealtimeLimitsAreWrittenAndUpdated() throws {
-        let cpu = "/sys/fs/cgroup/cpu"
-        guard FileManager.default.fileExists(atPath: "\(cpu)/cpu.rt_runtime_us") else {
-            throw XCTSkip("this kernel has no realtime group scheduling (CONFIG_RT_GROUP_SCHED)")
+        guard let cpu = cgroups.hierarchy(of: "cpu")?.mountPoint, FileManager.default.fileExists(atPath: "\(cpu)/cpu.rt_runtime_us") else {
+            throw XCTSkip("no v1 cpu hierarchy with realtime group scheduling (CONFIG_RT_GROUP_SCHED) here")
         }
         let path = "/port-run-rt-\(getpid())"
         try limited(["sleep", "1000"], id: "rt", cgroupsPath: path,
@@ -118,7 +110,7 @@ final class CgroupLimitTests: IntegrationCase {
 
     /// No rdma controller here: the limit is refused by name, and nothing is left.
     func testRdmaLimitWithoutAControllerIsRefusedByName() throws {
-        guard !read("/proc/cgroups").contains("rdma") else { throw XCTSkip("this host has an rdma controller") }
+        guard !read("/proc/cgroups").contains("rdma") else { throw XCTSkip("this kernel has an rdma controller, and the machine no rdma device to limit") }
         try limited(["true"], id: "rdma", resources: ["rdma": ["mlx5_0": ["hcaHandles": 3, "hcaObjects": 1000]]])
         let result = try port("run", "rdma")
         XCTAssertEqual(result.status, 1)
@@ -126,20 +118,28 @@ final class CgroupLimitTests: IntegrationCase {
         try assertNothingLeft("rdma")
     }
 
-    /// net_cls and net_prio are unmounted here: a v1 hierarchy of them is mounted in a private
-    /// mount namespace, where the runtime finds it in mountinfo like any other.
+    /// net_cls and net_prio where the host mounts them; where it does not (this host), a v1
+    /// hierarchy of both is mounted in a private mount namespace, where the runtime finds it in
+    /// mountinfo like any other.
     func testNetworkClassAndPrioritiesOnAV1NetClsMount() throws {
         let controllers = read("/proc/cgroups")
         guard controllers.contains("net_cls"), controllers.contains("net_prio") else {
             throw XCTSkip("this kernel has no net_cls or net_prio controller")
         }
-        guard !read("/proc/self/mountinfo").contains("net_cls") else { throw XCTSkip("net_cls is mounted on this host already") }
         try limited(["sleep", "1000"], id: "net", resources: ["network": ["classID": 1_048_577, "priorities": [["name": "lo", "priority": 5]]]])
+        let port = Self.simulated(Self.binary, ["--root", stateRoot]).map { "'\($0)'" }.joined(separator: " ")
+        let binary = "'\(Self.binary)'"
+        if let classes = cgroups.hierarchy(of: "net_cls")?.mountPoint, let priorities = cgroups.hierarchy(of: "net_prio")?.mountPoint {
+            let result = try shell("""
+                cd '\(bundle)' && \(binary) \(port) create net && cat '\(classes)\(parent)/net/net_cls.classid' && \
+                grep '^lo ' '\(priorities)\(parent)/net/net_prio.ifpriomap'; \(binary) \(port) delete --force net
+                """)
+            XCTAssertEqual(result.stdout, "1048577\nlo 5\n", result.stderr)
+            return try assertNothingLeft("net")
+        }
         let mountPoint = "\(Self.work)/net_cls-\(getpid())"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         defer { rmdir(mountPoint) }
-        let port = Self.simulated(Self.binary, ["--root", stateRoot]).map { "'\($0)'" }.joined(separator: " ")
-        let binary = "'\(Self.binary)'"
         let directory = "\(mountPoint)\(parent)/net"
         let result = try shell("""
             cd '\(bundle)' && unshare -m --propagation private sh -c "mount -t cgroup -o net_cls,net_prio none '\(mountPoint)' && \
@@ -150,15 +150,16 @@ final class CgroupLimitTests: IntegrationCase {
         try assertNothingLeft("net")
     }
 
-    /// With the v1 devices hierarchy hidden, the rules are enforced on v2 by a BPF program:
-    /// a node the rules do not allow cannot be opened (EPERM, before the driver says ENXIO),
-    /// while /dev/null, which every container gets, still works.
+    /// Without a v1 devices hierarchy (none on a pure v2 or Android host; hidden where there is
+    /// one), the rules are enforced on v2 by a BPF program: a node the rules do not allow cannot
+    /// be opened (EPERM, before the driver says ENXIO), while /dev/null, which every container
+    /// gets, still works.
     func testDeviceRulesAreEnforcedByBPFOnTheV2Tree() throws {
-        guard FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.procs"),
-              FileManager.default.fileExists(atPath: "/sys/fs/cgroup/devices/devices.allow") else {
-            throw XCTSkip("needs a v1 devices hierarchy to hide and a cgroup2 mount")
+        guard cgroups.hierarchies.contains(where: \.isV2) else {
+            throw XCTSkip(Self.unifiedHidden ? "\(Self.persona!) shows no v2 tree" : "this host mounts no cgroup v2 tree")
         }
-        if Self.unifiedHidden { throw XCTSkip("\(Self.persona!) shows no v2 tree") }
+        let devices = cgroups.hierarchy(of: "devices")?.mountPoint
+        let hide = devices.map { "umount -l '\($0)' && " } ?? ""
         let script = "mknod /tmp/unknown c 240 0; cat /tmp/unknown; mknod /tmp/null c 1 3; echo through > /tmp/null && echo null works"
         var outputs: [String] = []
         for (id, rules) in [("denied", [["allow": false, "access": "rwm"]]), ("allowed", [["allow": true, "access": "rwm"]])] {
@@ -176,7 +177,7 @@ final class CgroupLimitTests: IntegrationCase {
                 config["mounts"] = mounts
             }
             let inner = Self.simulated(Self.binary, ["--root", stateRoot, "run", id]).map { "'\($0)'" }.joined(separator: " ")
-            let result = try shell("cd '\(bundle)' && unshare -m --propagation private sh -c \"umount -l /sys/fs/cgroup/devices && '\(Self.binary)' \(inner)\" 2>&1")
+            let result = try shell("cd '\(bundle)' && unshare -m --propagation private sh -c \"\(hide)'\(Self.binary)' \(inner)\" 2>&1")
             outputs.append(result.stdout)
             try assertNothingLeft(id)
         }

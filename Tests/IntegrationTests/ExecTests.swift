@@ -108,7 +108,7 @@ final class ExecTests: IntegrationCase {
         XCTAssertEqual(exec.run.terminationStatus, 0)
         var output = ""
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !output.contains("via-console") {
+        while !output.contains("via-console"), readable(master, seconds: 30) {
             let count = read(master, &buffer, buffer.count)
             if count <= 0 { break }
             output += String(decoding: buffer[0..<count], as: UTF8.self)
@@ -117,6 +117,12 @@ final class ExecTests: IntegrationCase {
         XCTAssertTrue(output.contains("/dev/pts/"), output)
         XCTAssertTrue(output.contains("via-console"), output)
     }
+}
+
+/// Whether `fd` has something to read within `seconds`.
+func readable(_ fd: Int32, seconds: Int32) -> Bool {
+    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&entry, 1, seconds * 1000) > 0
 }
 
 /// A console socket as containerd's shim makes one: accepts one connection and receives
@@ -139,7 +145,10 @@ final class ConsoleReceiver {
 
     deinit { close(listener) }
 
-    func acceptMaster() throws -> Int32 {
+    /// Waits at most `seconds` for the runtime to connect: a runtime that fails before it
+    /// connects must fail the test, not hang it.
+    func acceptMaster(seconds: Int32 = 60) throws -> Int32 {
+        guard readable(listener, seconds: seconds) else { throw NSError(domain: "accept: no connection within \(seconds) s", code: 0) }
         let connection = accept(listener, nil, nil)
         guard connection >= 0 else { throw NSError(domain: "accept", code: Int(errno)) }
         defer { close(connection) }

@@ -16,6 +16,9 @@ class IntegrationCase: XCTestCase {
     static var missingNamespaces: Set<String> {
         Set(personaProbes.filter { $0.key.hasSuffix("_namespace") && $0.value != "present" }.map { String($0.key.dropLast("_namespace".count)) })
     }
+    /// PORT_RUN_TEST_VM: the suite runs in scripts/vm-test's emulated machine, where every
+    /// container costs about ten times what it does natively.
+    static let inEmulatedMachine = ProcessInfo.processInfo.environment["PORT_RUN_TEST_VM"] == "1"
     /// The persona's probe answers (`check --json`), e.g. "ambient_capabilities": "absent (...)".
     nonisolated(unsafe) static var personaProbes: [String: String] = [:]
     /// The cgroup layout the persona's host shows: "v1 (...)" hides the v2 tree.
@@ -131,9 +134,7 @@ class IntegrationCase: XCTestCase {
 
     /// Removes a parent cgroup a test made (its containers' cgroups are gone by then).
     func removeCgroupParent(_ path: String) {
-        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            rmdir("/sys/fs/cgroup/\(controller)\(path)")
-        }
+        for hierarchy in HostCgroups.current.hierarchies { rmdir(hierarchy.mountPoint + path) }
     }
 
     /// What is under the state root, but the per-boot probe cache (a dot file).
@@ -183,6 +184,11 @@ class IntegrationCase: XCTestCase {
     /// port-run with this test's --root; the bundle is the test's own.
     @discardableResult
     func port(_ arguments: String...) throws -> Result {
+        try port(arguments)
+    }
+
+    @discardableResult
+    func port(_ arguments: [String]) throws -> Result {
         try execute(Self.binary, ["--root", stateRoot] + arguments, directory: bundle)
     }
 
@@ -192,22 +198,16 @@ class IntegrationCase: XCTestCase {
         return ["check", "--simulate", persona, "--", binary] + arguments
     }
 
-    func execute(_ path: String, _ arguments: [String], directory: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = Self.simulated(path, arguments)
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    /// Runs `path` to its end; one that runs past `seconds` fails the test (Spawned.Timeout).
+    func execute(_ path: String, _ arguments: [String], directory: String? = nil, seconds: Int = 180) throws -> Result {
         let out = "\(Self.work)/out-\(UUID().uuidString)"
         let err = out + ".err"
         FileManager.default.createFile(atPath: out, contents: nil)
         FileManager.default.createFile(atPath: err, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: err) }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        let wait = try Spawned.run(path, Self.simulated(path, arguments), directory: directory, stdout: out, stderr: err, seconds: seconds)
+        // As the shell reports it: the exit code, or 128 + the signal that ended it.
+        let status = wait & 0x7f == 0 ? (wait >> 8) & 0xff : 128 + (wait & 0x7f)
         let result = Result(status: status, stdout: try String(contentsOfFile: out, encoding: .utf8),
                             stderr: try String(contentsOfFile: err, encoding: .utf8))
         // The one-line refusal of something the persona's kernel lacks ends the test there.
@@ -242,7 +242,8 @@ class IntegrationCase: XCTestCase {
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         XCTAssertFalse(mounts.contains(Self.work + "/base/rootfs"), "mount left behind", file: file, line: line)
         // The default cgroup is the id, below the caller's own cgroup in each hierarchy.
-        let cgroups = try shell("find /sys/fs/cgroup -maxdepth 5 -type d -name '\(id)'").stdout
+        let mountPoints = HostCgroups.current.hierarchies.map { "'\($0.mountPoint)'" }.joined(separator: " ")
+        let cgroups = mountPoints.isEmpty ? "" : try shell("find \(mountPoints) -maxdepth 4 -type d -name '\(id)'").stdout
         XCTAssertEqual(cgroups, "", "cgroup left behind", file: file, line: line)
         // A leftover init is a fork of port-run: its command line still names this test's root.
         let me = getpid()

@@ -13,27 +13,7 @@ import CCompat
 enum Terminal {
     /// Connects to the `--console-socket` path; the connection is handed to init.
     static func connect(_ path: String) throws(RuntimeError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if fd < 0 { throw RuntimeError.system("console socket", errno: errno) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw RuntimeError("console socket \(path): path too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { libcConnect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if result != 0 {
-            let code = errno
-            close(fd)
-            throw RuntimeError.system("connect to console socket \(path)", errno: code)
-        }
-        return fd
+        try UnixSocket.connect(path, what: "console socket \(path)")
     }
 
     /// A new pty from the container's own devpts, its master sent over the console socket,

@@ -27,20 +27,8 @@ enum SeccompAgent {
             ("ociVersion", .string(DefaultSpec.ociVersion)), ("fds", .array([.string("seccompFd")])),
             ("pid", .int(Int64(pid))), ("metadata", .string(profile.listenerMetadata)), ("state", container),
         ])
-        let socketFd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if socketFd < 0 { throw RuntimeError.system("seccomp agent: socket", errno: errno) }
+        let socketFd = try UnixSocket.connect(path, what: "the seccomp agent at linux.seccomp.listenerPath \(path)")
         defer { close(socketFd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw RuntimeError("seccomp agent: listenerPath \(path) is too long for a unix socket")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in raw.copyBytes(from: bytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { libcConnect(socketFd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if connected != 0 { throw RuntimeError.system("seccomp agent: connect \(path)", errno: errno) }
         let message = Array(processState.render().utf8)
         let sent = message.withUnsafeBytes { cc_send_fd(socketFd, listener, $0.baseAddress, $0.count) }
         if sent < 0 { throw RuntimeError.system("seccomp agent: send the listener to \(path)", errno: errno) }
