@@ -34,9 +34,9 @@ enum UpdateCommand {
             guard let value = T(text) else { throw RuntimeError("invalid --\(flag) value \"\(text)\"") }
             return value
         }
-        options.memory = try number("memory")
-        options.memoryReservation = try number("memory-reservation")
-        options.memorySwap = try number("memory-swap")
+        options.memory = try bytes("memory", parsed)
+        options.memoryReservation = try bytes("memory-reservation", parsed)
+        options.memorySwap = try bytes("memory-swap", parsed)
         options.pidsLimit = try number("pids-limit")
         options.cpuShares = try number("cpu-shares")
         options.cpuQuota = try number("cpu-quota")
@@ -46,10 +46,34 @@ enum UpdateCommand {
         options.realtimeRuntime = try number("cpu-rt-runtime")
         options.cpusetCpus = parsed.value("cpuset-cpus")
         options.cpusetMems = parsed.value("cpuset-mems")
-        for flag in ["l3-cache-schema", "mem-bw-schema"] where parsed.value(flag) != nil {
+        if parsed.value("kernel-memory") != nil {
+            Log.warning("update: --kernel-memory: kernel memory limits are deprecated and ignored")
+        }
+        for flag in ["kernel-memory-tcp", "l3-cache-schema", "mem-bw-schema"] where parsed.value(flag) != nil {
             throw RuntimeError("update: --\(flag) is not supported by this version of port-run")
         }
         try context.lifecycle.update(options)
         return 0
+    }
+
+    /// A size as runc's update reads it (docker's RAMInBytes): "134217728", "128M", "1.5g",
+    /// "512KiB", binary multiples; -1 for no limit.
+    static func bytes(_ flag: String, _ parsed: ParsedFlags) throws(RuntimeError) -> Int64? {
+        guard let text = parsed.value(flag) else { return nil }
+        if text == "-1" { return -1 }
+        let invalid = RuntimeError("invalid --\(flag) value \"\(text)\" (bytes, or a size such as 128M or 1.5g)")
+        var characters = Substring(text)
+        let number = characters.prefix { $0.isNumber || $0 == "." }
+        characters = characters.dropFirst(number.count)
+        if characters.first == " " { characters = characters.dropFirst() }
+        var multiplier: Double = 1
+        if let unit = characters.first?.lowercased(), let index = ["k", "m", "g", "t", "p"].firstIndex(of: unit) {
+            multiplier = Double(UInt64(1) << (10 * (index + 1)))
+            characters = characters.dropFirst()
+            if characters.first?.lowercased() == "i" { characters = characters.dropFirst() }
+        }
+        if characters.first?.lowercased() == "b" { characters = characters.dropFirst() }
+        guard characters.isEmpty, let value = Double(number), value * multiplier < 9.2e18 else { throw invalid }
+        return Int64(value * multiplier)
     }
 }

@@ -35,16 +35,18 @@ let globalUsage = """
       --log FILE              write log lines to FILE (default: stderr)
       --log-format text|json  log line format (default: text)
       --debug                 log debug detail
-      --cgroup-manager M      cgroupfs (default) or disabled (no cgroups at all)
+      --cgroup-manager M      cgroupfs (default), systemd (a transient unit per container,
+                              made through systemd's D-Bus API) or disabled (no cgroups)
+      --systemd-cgroup        the same as --cgroup-manager systemd (runc's flag)
       -v, --version           print the version
 
     """
 
 let globalFlags: [Flag] = [
     .value("root"), .value("log"), .value("log-format"), .bool("debug"), .bool("version", "v"), .bool("help", "h"),
+    .bool("systemd-cgroup"), .value("cgroup-manager"),
     // Accepted for compatibility with engines that always pass them.
-    .bool("systemd-cgroup"), .value("rootless"), .value("criu"),
-    .value("cgroup-manager"),
+    .value("rootless"), .value("criu"),
 ]
 
 typealias Command = (ArraySlice<String>, Context) throws(RuntimeError) -> Int32
@@ -90,12 +92,15 @@ func main() -> Int32 {
             return parsed.isSet("help") ? 0 : 1
         }
         guard let command = commands[name] else { throw RuntimeError("unknown command \"\(name)\" (see port-run --help)") }
-        let manager = parsed.value("cgroup-manager") ?? "cgroupfs"
-        guard manager == "cgroupfs" || manager == "disabled" else {
-            throw RuntimeError("invalid --cgroup-manager \"\(manager)\" (cgroupfs or disabled)")
+        let manager = parsed.value("cgroup-manager") ?? (parsed.isSet("systemd-cgroup") ? "systemd" : "cgroupfs")
+        guard let driver = CgroupDriver(rawValue: manager) else {
+            throw RuntimeError("invalid --cgroup-manager \"\(manager)\" (cgroupfs, systemd or disabled)")
+        }
+        if parsed.isSet("systemd-cgroup"), driver != .systemd {
+            throw RuntimeError("--systemd-cgroup contradicts --cgroup-manager \(manager)")
         }
         let context = Context(lifecycle: Lifecycle(root: parsed.value("root") ?? StateStore.hostDefaultRoot(),
-                                                   cgroupsEnabled: manager == "cgroupfs"))
+                                                   cgroupDriver: driver))
         return try command(parsed.positionals.dropFirst(), context)
     } catch {
         // One line, once: to stderr for people, and to --log for engines that read it back.

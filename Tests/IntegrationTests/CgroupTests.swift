@@ -170,6 +170,11 @@ final class CgroupTests: IntegrationCase {
         XCTAssertEqual(try String(contentsOfFile: memory, encoding: .utf8), "67108864\n")
         XCTAssertEqual(try port("update", "--memory", "33554432", "updated").status, 0)
         XCTAssertEqual(try String(contentsOfFile: memory, encoding: .utf8), "33554432\n")
+        // Sizes as runc's update takes them (docker passes "48m" when told so).
+        XCTAssertEqual(try port("update", "--memory", "48m", "updated").status, 0)
+        XCTAssertEqual(try String(contentsOfFile: memory, encoding: .utf8), "50331648\n")
+        XCTAssertEqual(try port("update", "--memory", "1.5x", "updated").stderr,
+                       "invalid --memory value \"1.5x\" (bytes, or a size such as 128M or 1.5g)\n")
         let viaStdin = try shell("echo '{\"pids\": {\"limit\": 7}}' | '\(Self.binary)' --root '\(stateRoot)' update -r - updated")
         XCTAssertEqual(viaStdin.status, 0, viaStdin.stderr)
         XCTAssertEqual(try String(contentsOfFile: pids, encoding: .utf8), "7\n")

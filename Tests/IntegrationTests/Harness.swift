@@ -202,8 +202,8 @@ class IntegrationCase: XCTestCase {
     func execute(_ path: String, _ arguments: [String], directory: String? = nil, seconds: Int = 180) throws -> Result {
         let out = "\(Self.work)/out-\(UUID().uuidString)"
         let err = out + ".err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: err) }
         let wait = try Spawned.run(path, Self.simulated(path, arguments), directory: directory, stdout: out, stderr: err, seconds: seconds)
         // As the shell reports it: the exit code, or 128 + the signal that ended it.

@@ -110,6 +110,9 @@ long cc_sendfile(int out, int in, size_t count);
 pid_t cc_clone_into_cgroup(int cgroup_fd);
 /* fork(2) semantics with CLONE_PARENT: the child belongs to the caller's parent. */
 pid_t cc_fork_sibling(void);
+/* A child that holds no fd and only waits to be killed (also when the caller dies): systemd
+   starts a scope with a process in it, before the container's init exists. */
+pid_t cc_spawn_placeholder(void);
 /* A detached procfs mount of the caller's pid namespace (new mount API, 5.2), or -1. */
 int cc_detached_procfs(void);
 /* A detached, non-recursive copy of the mount at `path` (open_tree, 5.2), or -1. */

@@ -39,6 +39,13 @@ public struct CgroupManager: Sendable, Equatable {
         return CgroupManager(directories: directories)
     }
 
+    /// The systemd driver's place: the unit's path below every hierarchy's root, as systemd
+    /// makes it in the hierarchies it manages (and port-run in the others).
+    public static func plan(systemdUnit name: SystemdUnitName, layout: CgroupLayout) throws(RuntimeError) -> CgroupManager {
+        let path = try name.cgroupPath()
+        return CgroupManager(directories: layout.hierarchies.map { SafePath.clean($0.mountPoint + path) })
+    }
+
     /// Whether this user may make `directory`: its nearest existing ancestor is writable.
     static func mayCreate(_ directory: String) -> Bool {
         var path = directory

@@ -17,7 +17,7 @@ public enum Features {
             ("linux", .object([
                 ("namespaces", .array(namespaces.map(JSONOutput.string))),
                 ("capabilities", .array(capabilities.map(JSONOutput.string))),
-                ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)),
+                ("cgroup", .object([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(true)),
                                     ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
                 ("seccomp", .object([
                     ("enabled", .bool(true)),

@@ -19,6 +19,9 @@ public struct ContainerState: Equatable, Sendable {
     /// The container's cgroup, one directory per hierarchy; empty without cgroups.
     public var cgroupDirectories: [String] = []
     var cgroups: CgroupManager { CgroupManager(directories: cgroupDirectories) }
+    /// The systemd unit that holds the cgroup (`--systemd-cgroup`), stopped on delete; empty
+    /// with the cgroupfs driver.
+    public var systemdUnit = ""
 
     public enum Status: String, Sendable { case creating, created, running, paused, stopped }
 
@@ -40,7 +43,7 @@ public struct ContainerState: Equatable, Sendable {
                  ("initStartTime", .string(String(initStartTime))), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
                  ("created", .string(created)), ("annotations", .object(annotations.keys.sorted().map { ($0, .string(annotations[$0]!)) })),
                  ("ownPidNamespace", .bool(ownPidNamespace)), ("hooks", hooks.output),
-                 ("cgroups", .array(cgroupDirectories.map(JSONOutput.string)))])
+                 ("cgroups", .array(cgroupDirectories.map(JSONOutput.string))), ("systemdUnit", .string(systemdUnit))])
     }
 
     init(stored bytes: [UInt8]) throws(SpecError) {
@@ -57,6 +60,7 @@ public struct ContainerState: Equatable, Sendable {
         ownPidNamespace = try json.bool("ownPidNamespace") ?? false
         hooks = try Hooks(json.member("hooks"))
         cgroupDirectories = try json.stringArray("cgroups") ?? []
+        systemdUnit = try json.string("systemdUnit") ?? ""
     }
 
     /// The state that hooks read on stdin (runtime-spec "State").

@@ -61,7 +61,8 @@ extension Lifecycle {
         if resources.ignoredKernelMemory {
             Log.warning("linux.resources.memory.kernel: kernel memory limits are deprecated and ignored")
         }
-        let cgroups = try planCgroups(spec, id: options.id, resources: resources)
+        let unit = try systemdUnit(spec, id: options.id)
+        let cgroups = try planCgroups(spec, id: options.id, resources: resources, systemdUnit: unit)
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }
         var lock = try store.claim(options.id)
@@ -69,15 +70,23 @@ extension Lifecycle {
         var launchedPid: pid_t = 0
         var creationHooksStarted = false
         var cgroupsCreated = false
+        var scopePlaceholder: pid_t = 0
+        var scopeStarted = false
         do {
             // What a `delete` after a crash needs to find: the cgroup, before it exists.
             var placeholder = ContainerState(id: options.id, ociVersion: spec.ociVersion, pid: 0, initStartTime: 0, bundle: bundle,
                                              rootfs: rootfs, created: Clock.rfc3339Nano(), annotations: spec.annotations,
                                              ownPidNamespace: false)
             placeholder.cgroupDirectories = cgroups?.directories ?? []
+            placeholder.systemdUnit = unit?.unit ?? ""
             try store.save(placeholder)
             if let cgroups {
                 Log.debug("cgroups: \(cgroups.directories.joined(separator: ", "))")
+                if let unit {
+                    scopePlaceholder = try SystemdScope(name: unit).start(containerID: options.id, resources: resources)
+                    scopeStarted = true
+                    Log.debug("systemd unit \(unit.unit) in \(unit.slice)")
+                }
                 try cgroups.create()
                 cgroupsCreated = true
                 try cgroups.apply(resources)
@@ -94,6 +103,7 @@ extension Lifecycle {
                                            ownPidNamespace: spec.namespace(.pid)?.path == nil && spec.namespace(.pid) != nil)
                 state.hooks = spec.hooks
                 state.cgroupDirectories = cgroups?.directories ?? []
+                state.systemdUnit = unit?.unit ?? ""
                 return state
             }
             launchedPid = try ParentStage.launch(request, fifoPath: store.fifoPath(options.id)) { pid throws(RuntimeError) in
@@ -109,6 +119,8 @@ extension Lifecycle {
                 try store.save(stateOf(pid))
                 if let pidFile = options.pidFile { try Files.writeAtomically(absolute(pidFile), String(pid)) }
             }
+            // init is in the unit's cgroup now and holds it.
+            if let unit { SystemdScope(name: unit).release(scopePlaceholder) }
             let state = stateOf(launchedPid)
             Log.debug("created container \(options.id): init pid \(launchedPid)")
             return state
@@ -123,6 +135,10 @@ extension Lifecycle {
             if launchedPid > 0 {
                 libcKill(launchedPid, SIGKILL)
                 ParentStage.reap(launchedPid)
+            }
+            if let unit, scopeStarted {
+                SystemdScope(name: unit).release(scopePlaceholder)
+                SystemdScope.stop(unit.unit)
             }
             if cgroupsCreated { cgroups?.destroy() }
             // Removing the directory needs an fd of its own: with fds exhausted, the lock's.
@@ -167,10 +183,14 @@ extension Lifecycle {
 
     /// nil means no cgroups: disabled by the caller, or no hierarchy on this host (then said
     /// once, and a spec that sets limits is refused rather than run without them).
-    func planCgroups(_ spec: Spec, id: String, resources: CgroupResources) throws(RuntimeError) -> CgroupManager? {
+    func planCgroups(_ spec: Spec, id: String, resources: CgroupResources, systemdUnit: SystemdUnitName?) throws(RuntimeError) -> CgroupManager? {
         let layout = cgroupsEnabled ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
-        var manager = layout.hierarchies.isEmpty ? CgroupManager(directories: [])
-            : try CgroupManager.plan(cgroupsPath: spec.linux.cgroupsPath, id: id, layout: layout)
+        var manager = CgroupManager(directories: [])
+        if let systemdUnit, !layout.hierarchies.isEmpty {
+            manager = try CgroupManager.plan(systemdUnit: systemdUnit, layout: layout)
+        } else if !layout.hierarchies.isEmpty {
+            manager = try CgroupManager.plan(cgroupsPath: spec.linux.cgroupsPath, id: id, layout: layout)
+        }
         let rootless = cgroupsEnabled && HostFacts.isRootless
         // Rootless: only where the user may make the directory (a cgroup delegated to them).
         if rootless { manager.directories.removeAll { !CgroupManager.mayCreate($0) } }
@@ -184,6 +204,18 @@ extension Lifecycle {
             return nil
         }
         return manager
+    }
+
+    /// With the systemd driver, the unit that will hold the container's cgroup; refused where
+    /// no systemd runs, and for a rootless user (the user manager is not driven yet).
+    func systemdUnit(_ spec: Spec, id: String) throws(RuntimeError) -> SystemdUnitName? {
+        guard cgroupDriver == .systemd else { return nil }
+        let name = try SystemdUnitName(cgroupsPath: spec.linux.cgroupsPath, id: id)
+        try SystemdScope.requireRunning()
+        if HostFacts.isRootless {
+            throw RuntimeError("--systemd-cgroup: a rootless container needs the user's systemd manager, which port-run does not drive yet; use the cgroupfs driver")
+        }
+        return name
     }
 
     func resolveBundle(_ path: String) throws(RuntimeError) -> String {

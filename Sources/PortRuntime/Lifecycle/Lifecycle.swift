@@ -7,15 +7,20 @@ import Android
 #endif
 import CCompat
 
+/// Who makes the container's cgroup: port-run through cgroupfs, systemd as a transient unit
+/// (`--systemd-cgroup`), or nobody (`--cgroup-manager disabled`).
+public enum CgroupDriver: String, Sendable { case cgroupfs, systemd, disabled }
+
 /// The container lifecycle, as the CLI calls it: create, start, run, state, kill, delete, list.
 public struct Lifecycle: Sendable {
     public let store: StateStore
+    public let cgroupDriver: CgroupDriver
     /// false with `--cgroup-manager disabled`: containers run without cgroups.
-    public let cgroupsEnabled: Bool
+    public var cgroupsEnabled: Bool { cgroupDriver != .disabled }
 
-    public init(root: String, cgroupsEnabled: Bool = true) {
+    public init(root: String, cgroupDriver: CgroupDriver = .cgroupfs) {
         store = StateStore(root: root)
-        self.cgroupsEnabled = cgroupsEnabled
+        self.cgroupDriver = cgroupDriver
     }
 
     /// create, run and exec put a runtime process where a container can see it: from here on
@@ -164,6 +169,7 @@ public struct Lifecycle: Sendable {
             for pid in left { libcKill(pid, SIGKILL) }
             usleep(2000)
         }
+        if !state.systemdUnit.isEmpty { SystemdScope.stop(state.systemdUnit) }
         cgroups.destroy()
     }
 
