@@ -160,4 +160,51 @@ final class SystemdCgroupTests: IntegrationCase {
         let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         XCTAssertFalse(logged.contains("\"level\":\"warning\"") || logged.contains("\"level\":\"error\""), logged)
     }
+
+    /// containerd with SystemdCgroup = true, as a kubeadm node runs it: its runc shim runs
+    /// port-run with --systemd-cgroup; the container lives in its scope, which is gone after.
+    func testContainerdWithTheSystemdDriverRunsAContainer() throws {
+        try requireSystemd()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/containerd") else {
+            XCTFail("containerd is missing: scripts/install-deps test installs it")
+            return
+        }
+        let id = "ctr\(getpid() % 100_000)"
+        let base = (stateRoot as NSString).deletingLastPathComponent + "/containerd"
+        // A unix socket's path has at most 107 bytes: not below this test's long directory.
+        let socket = Self.work + "/\(id).sock"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try """
+            version = 2
+            root = "\(base)/root"
+            state = "\(base)/state"
+            disabled_plugins = ["io.containerd.grpc.v1.cri"]
+            [grpc]
+              address = "\(socket)"
+            """.write(toFile: base + "/config.toml", atomically: true, encoding: .utf8)
+        let daemon = try shell("containerd --config '\(base)/config.toml' > '\(base)/log' 2>&1 & echo $!")
+        let daemonPid = try XCTUnwrap(Int32(daemon.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer {
+            kill(daemonPid, SIGTERM)
+            _ = waitUntil(attempts: 500) { kill(daemonPid, 0) != 0 }
+            _ = try? shell("findmnt -rn -o TARGET | grep -F '\(base)/' | sort -r | xargs -r umount -l")
+        }
+        let ctr = ["/usr/bin/ctr", "--address", socket, "--namespace", "port-run-test"]
+        func logTail() -> String {
+            ((try? String(contentsOfFile: base + "/log", encoding: .utf8)) ?? "").split(separator: "\n").suffix(5).joined(separator: "\n")
+        }
+        guard waitUntil(attempts: 300, interval: 200_000, { (try? self.execute(ctr[0], Array(ctr.dropFirst()) + ["version"]))?.status == 0 }) else {
+            XCTFail("containerd did not answer within a minute: \(logTail())")
+            return
+        }
+        let rootfs = try copyOfRootfs()
+        let ran = try execute(ctr[0], Array(ctr.dropFirst()) + [
+            "run", "--rm", "--rootfs", "--runtime", "io.containerd.runc.v2", "--runc-binary", Self.binary,
+            "--runc-root", base + "/runtime", "--fifo-dir", base + "/fifo", "--runc-systemd-cgroup",
+            "--cgroup", "system.slice:port-run-ctr:\(id)", rootfs, id, "cat", "/proc/self/cgroup"])
+        XCTAssertEqual(ran.status, 0, ran.stderr + logTail())
+        XCTAssertTrue(ran.stdout.contains("/system.slice/port-run-ctr-\(id).scope"), ran.stdout)
+        XCTAssertTrue(waitUntil { (try? unitProperties("port-run-ctr-\(id).scope", ["LoadState"]))?["LoadState"] == "not-found" },
+                      "the container's unit outlived it")
+    }
 }
