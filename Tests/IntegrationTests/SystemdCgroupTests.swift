@@ -29,6 +29,9 @@ final class SystemdCgroupTests: IntegrationCase {
             linux["resources"] = ["memory": ["limit": 64 << 20], "pids": ["limit": 42], "cpu": ["shares": 512]]
             if let cgroupsPath { linux["cgroupsPath"] = cgroupsPath }
             config["linux"] = linux
+            // runc's way to set any other property of the unit.
+            config["annotations"] = ["org.systemd.property.TimeoutStopSec": "uint64 123",
+                                     "org.systemd.property.CollectMode": "'inactive-or-failed'"]
         }
     }
 
@@ -64,12 +67,14 @@ final class SystemdCgroupTests: IntegrationCase {
         defer { _ = try? port("delete", "--force", id) }
         let cgroups = HostCgroups.current
         let memoryName = cgroups.hierarchy(of: "memory")?.isV2 == true ? "MemoryMax" : "MemoryLimit"
-        let shown = try unitProperties(unit, ["ActiveState", "Delegate", "Slice", memoryName, "TasksMax"])
+        let shown = try unitProperties(unit, ["ActiveState", "Delegate", "Slice", memoryName, "TasksMax", "TimeoutStopUSec", "CollectMode"])
         XCTAssertEqual(shown["ActiveState"], "active", "\(shown)")
         XCTAssertEqual(shown["Delegate"], "yes")
         XCTAssertEqual(shown["Slice"], "system.slice")
         XCTAssertEqual(shown[memoryName], String(64 << 20))
         XCTAssertEqual(shown["TasksMax"], "42")
+        XCTAssertEqual(shown["TimeoutStopUSec"], "2min 3s")
+        XCTAssertEqual(shown["CollectMode"], "inactive-or-failed")
 
         // init is in the scope, and only the container is: the placeholder that held the
         // scope until init joined is gone.

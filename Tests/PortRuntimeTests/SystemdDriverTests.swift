@@ -16,8 +16,8 @@ final class SystemdDriverTests: XCTestCase {
         XCTAssertEqual(byDefault, SystemdUnitName(unit: "port-run-web.scope", slice: "system.slice"))
         XCTAssertEqual(try byDefault.cgroupPath(), "/system.slice/port-run-web.scope")
         XCTAssertEqual(try SystemdUnitName(cgroupsPath: "system.slice:docker:f00", id: "x").unit, "docker-f00.scope")
-        XCTAssertEqual(try SystemdUnitName(cgroupsPath: "::", id: "x").unit, "x.scope")
-        XCTAssertEqual(try SystemdUnitName(cgroupsPath: "-.slice::top", id: "x").cgroupPath(), "/top.scope")
+        XCTAssertEqual(try SystemdUnitName(cgroupsPath: "::", id: "x").unit, "-x.scope")
+        XCTAssertEqual(try SystemdUnitName(cgroupsPath: "-.slice::top", id: "x").cgroupPath(), "/-top.scope")
 
         let slice = try SystemdUnitName(cgroupsPath: "machine.slice:ignored:machine-box.slice", id: "x")
         XCTAssertTrue(slice.isSlice)
@@ -66,6 +66,26 @@ final class SystemdDriverTests: XCTestCase {
         XCTAssertNil(mapped["MemoryLimit"])
     }
 
+    func testOverflowingAndPartialValuesAreNoCrashAndNoWrongLimit() {
+        var resources = CgroupResources()
+        resources.cpuQuota = .max
+        resources.memorySwap = .max
+        resources.memoryLimit = -1
+        let mapped = properties(SystemdProperties(version: 252, unifiedHierarchy: true).resources(resources))
+        XCTAssertEqual(mapped["CPUQuotaPerSecUSec"], .uint64(.max))
+        XCTAssertEqual(mapped["MemorySwapMax"], .uint64(.max))
+        // An update of the period alone keeps the quota systemd has.
+        var period = CgroupResources()
+        period.cpuPeriod = 50_000
+        let periodOnly = properties(SystemdProperties(version: 252, unifiedHierarchy: true).resources(period))
+        XCTAssertNil(periodOnly["CPUQuotaPerSecUSec"])
+        XCTAssertEqual(periodOnly["CPUQuotaPeriodUSec"], .uint64(50_000))
+        // Swap alone has no v2 value without the memory limit (update fills it from the cgroup).
+        var swapOnly = CgroupResources()
+        swapOnly.memorySwap = 64 << 20
+        XCTAssertNil(properties(SystemdProperties(version: 252, unifiedHierarchy: true).resources(swapOnly))["MemorySwapMax"])
+    }
+
     func testV1NamesAndWhatAnOlderSystemdCannotTake() {
         var resources = CgroupResources()
         resources.memoryLimit = -1
@@ -102,6 +122,42 @@ final class SystemdDriverTests: XCTestCase {
         ]))
         let open = properties(SystemdProperties.devices([Rule(allow: true, type: "a", major: nil, minor: nil, access: "rwm")]) { _, _ in nil })
         XCTAssertEqual(open["DevicePolicy"], .string("auto"))
+        // What systemd cannot hold makes its copy stricter, never wider: a deny after allowing
+        // everything allows nothing there; a minor of every major is left out. Any rule for
+        // every device resets the list, whatever its access (as the device program reads it).
+        let denyAfterAll = properties(SystemdProperties.devices([Rule(allow: true, type: "a", major: nil, minor: nil, access: "rwm"),
+                                                                  Rule(allow: false, type: "c", major: 1, minor: 11, access: "rwm")]) { _, _ in nil })
+        XCTAssertEqual(denyAfterAll["DevicePolicy"], .string("strict"))
+        XCTAssertEqual(denyAfterAll["DeviceAllow"], .array("(ss)", []))
+        let anyMajor = properties(SystemdProperties.devices([Rule(allow: false, type: "a", major: nil, minor: nil, access: "r"),
+                                                             Rule(allow: true, type: "c", major: nil, minor: 5, access: "rw")]) { _, _ in nil })
+        XCTAssertEqual(anyMajor["DevicePolicy"], .string("strict"))
+        XCTAssertEqual(anyMajor["DeviceAllow"], .array("(ss)", []))
         XCTAssertEqual(SystemdProperties.devices([]) { _, _ in nil }, [])
+    }
+
+    func testAnnotationsSetUnitPropertiesAsRuncReadsThem() throws {
+        let mapped = properties(try SystemdProperties.annotations([
+            "org.systemd.property.TimeoutStopSec": "uint64 123",
+            "org.systemd.property.CollectMode": "'inactive-or-failed'",
+            "org.systemd.property.CPUQuotaPeriodUSec": "uint64 50000",
+            "org.systemd.property.IgnoreOnIsolate": "true",
+            "org.systemd.property.OOMScoreAdjust": "-100",
+            "io.kubernetes.cri.sandbox-id": "not for systemd",
+        ]))
+        XCTAssertEqual(mapped, ["TimeoutStopUSec": .uint64(123_000_000), "CollectMode": .string("inactive-or-failed"),
+                                "CPUQuotaPeriodUSec": .uint64(50000), "IgnoreOnIsolate": .bool(true),
+                                "OOMScoreAdjust": .int32(-100)])
+        for bad in ["uint64 x", "'unterminated", "[1, 2]", "double 1.5"] {
+            XCTAssertThrowsError(try SystemdProperties.annotations(["org.systemd.property.X": bad]), bad) { error in
+                XCTAssertTrue("\(error)".hasPrefix("annotations.org.systemd.property.X: "), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try SystemdProperties.annotations(["org.systemd.property.TimeoutStopSec": "'soon'"]))
+        // What places the unit or holds its device rules stays the runtime's.
+        for reserved in ["Slice", "Delegate", "PIDs", "DevicePolicy", "DeviceAllow"] {
+            XCTAssertThrowsError(try SystemdProperties.annotations(["org.systemd.property.\(reserved)": "'-.slice'"]), reserved)
+        }
+        XCTAssertThrowsError(try SystemdProperties.annotations(["org.systemd.property.A-b": "true"]))
     }
 }

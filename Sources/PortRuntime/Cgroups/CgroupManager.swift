@@ -284,6 +284,25 @@ public struct CgroupManager: Sendable, Equatable {
         }
     }
 
+    /// An update as systemd must hear it: a unit property is the whole value, so what the
+    /// update leaves out but the property needs (the quota's period, swap's memory limit)
+    /// comes from the cgroup as it is.
+    func completingForSystemd(_ update: CgroupResources) -> CgroupResources {
+        var complete = update
+        func read(_ file: String) -> String? {
+            directory(having: file).flatMap { try? Files.readString($0 + "/" + file) }?.trimmed
+        }
+        if update.cpuQuota != nil, update.cpuPeriod == nil {
+            complete.cpuPeriod = read("cpu.cfs_period_us").flatMap { UInt64($0) }
+                ?? read("cpu.max").flatMap { $0.split(separator: " ").last.flatMap { UInt64($0) } }
+        }
+        if update.memorySwap != nil, update.memoryLimit == nil,
+           let current = read("memory.limit_in_bytes") ?? read("memory.max") {
+            complete.memoryLimit = current == "max" ? -1 : Int64(current)
+        }
+        return complete
+    }
+
     /// The v2 directory among the container's, where init can be born (CLONE_INTO_CGROUP).
     var unifiedDirectory: String? {
         directories.first { Files.exists($0 + "/cgroup.controllers") }

@@ -62,6 +62,18 @@ public struct CgroupResources: Sendable, Equatable {
 
     public init() {}
 
+    /// The pids limit (pids.limit, or unified's pids.max) apart from the rest: nil when
+    /// there is none.
+    func splittingPidsLimit() -> (rest: CgroupResources, pids: CgroupResources?) {
+        guard pidsLimit != nil || unified["pids.max"] != nil else { return (self, nil) }
+        var rest = self, pids = CgroupResources()
+        pids.pidsLimit = pidsLimit
+        pids.unified = unified.filter { $0.key == "pids.max" }
+        rest.pidsLimit = nil
+        rest.unified["pids.max"] = nil
+        return (rest, pids)
+    }
+
     public init(_ json: JSONField?) throws(SpecError) {
         guard let json else { return }
         if let memory = try json.member("memory") {

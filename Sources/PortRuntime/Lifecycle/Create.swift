@@ -78,18 +78,23 @@ extension Lifecycle {
                                              rootfs: rootfs, created: Clock.rfc3339Nano(), annotations: spec.annotations,
                                              ownPidNamespace: false)
             placeholder.cgroupDirectories = cgroups?.directories ?? []
-            placeholder.systemdUnit = unit?.unit ?? ""
             try store.save(placeholder)
+            // The systemd scope's placeholder counts as a task until init holds the scope:
+            // the pids limit comes after it is gone.
+            let (earlyLimits, pidsLimit) = unit == nil ? (resources, nil) : resources.splittingPidsLimit()
             if let cgroups {
                 Log.debug("cgroups: \(cgroups.directories.joined(separator: ", "))")
                 if let unit {
-                    scopePlaceholder = try SystemdScope(name: unit).start(containerID: options.id, resources: resources)
+                    scopePlaceholder = try SystemdScope(name: unit).start(containerID: options.id, resources: earlyLimits, annotations: spec.annotations)
                     scopeStarted = true
+                    // Only a unit this create started is one a later delete may stop.
+                    placeholder.systemdUnit = unit.unit
+                    try store.save(placeholder)
                     Log.debug("systemd unit \(unit.unit) in \(unit.slice)")
                 }
                 try cgroups.create()
                 cgroupsCreated = true
-                try cgroups.apply(resources)
+                try cgroups.apply(earlyLimits)
             }
             try ExecFifo.create(at: store.fifoPath(options.id), owner: spec.linux.hostIDs(uid: process.user.uid, gid: process.user.gid))
             var request = InitRequest(containerID: options.id, spec: spec, rootfs: rootfs, bundle: bundle,
@@ -120,7 +125,14 @@ extension Lifecycle {
                 if let pidFile = options.pidFile { try Files.writeAtomically(absolute(pidFile), String(pid)) }
             }
             // init is in the unit's cgroup now and holds it.
-            if let unit { SystemdScope(name: unit).release(scopePlaceholder) }
+            if let unit {
+                SystemdScope(name: unit).release(scopePlaceholder)
+                scopePlaceholder = 0
+                if let pidsLimit, let cgroups {
+                    try SystemdScope.setProperties(unit.unit, pidsLimit)
+                    try cgroups.apply(pidsLimit)
+                }
+            }
             let state = stateOf(launchedPid)
             Log.debug("created container \(options.id): init pid \(launchedPid)")
             return state
@@ -211,6 +223,7 @@ extension Lifecycle {
     func systemdUnit(_ spec: Spec, id: String) throws(RuntimeError) -> SystemdUnitName? {
         guard cgroupDriver == .systemd else { return nil }
         let name = try SystemdUnitName(cgroupsPath: spec.linux.cgroupsPath, id: id)
+        _ = try SystemdProperties.annotations(spec.annotations)
         try SystemdScope.requireRunning()
         if HostFacts.isRootless {
             throw RuntimeError("--systemd-cgroup: a rootless container needs the user's systemd manager, which port-run does not drive yet; use the cgroupfs driver")

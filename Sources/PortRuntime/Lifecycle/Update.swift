@@ -57,7 +57,9 @@ extension Lifecycle {
         if let value = options.blkioWeight { resources.blockIO.weight = value == 0 ? nil : value }
         // Device rules are set once at create; changing them on a live container is refused by runc too.
         resources.devices = []
-        if !state.systemdUnit.isEmpty { try SystemdScope.setProperties(state.systemdUnit, resources) }
+        if !state.systemdUnit.isEmpty {
+            try SystemdScope.setProperties(state.systemdUnit, state.cgroups.completingForSystemd(resources))
+        }
         try state.cgroups.apply(resources)
     }
 }

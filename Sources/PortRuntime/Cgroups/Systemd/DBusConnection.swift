@@ -34,6 +34,7 @@ final class DBusConnection {
         for (path, isBus) in candidates where Files.exists(path) {
             do throws(RuntimeError) {
                 let connection = try open(path, isBus: isBus, what: isBus ? "the system bus at \(path)" : "systemd at \(path)")
+                Log.debug("D-Bus: connected to \(path)")
                 if isBus { _ = try connection.call("org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", member: "Hello") }
                 return connection
             } catch {
@@ -55,7 +56,8 @@ final class DBusConnection {
 
     /// SASL EXTERNAL: the kernel tells the peer our uid; we name it, in hex of its digits.
     private func authenticate(what: String) throws(RuntimeError) {
-        let uid = Array(String(getuid()).utf8).map { byte in
+        // The uid the kernel reports for the socket (SO_PEERCRED) is the effective one.
+        let uid = Array(String(geteuid()).utf8).map { byte in
             let digits = Array("0123456789abcdef".utf8)
             return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
         }.joined()
@@ -95,15 +97,28 @@ final class DBusConnection {
         }
     }
 
-    private func receive() throws(RuntimeError) -> DBusMessage {
+    /// Whether `pending` holds a whole message already.
+    private var hasWholeMessage: Bool {
+        pending.count >= 16 && DBusMessage.totalLength(header: Array(pending[0..<16])).map { pending.count >= $0 } ?? true
+    }
+
+    private func readable(milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return retryingEINTR { poll(&entry, 1, milliseconds) } > 0
+    }
+
+    /// The next message, or nil for one this client does not read (big-endian, or types it
+    /// has no use for): any local peer may send a signal to this connection, and it must not
+    /// end the call that waits for its reply.
+    private func receive() throws(RuntimeError) -> DBusMessage? {
         while pending.count < 16 { try fill(what: "D-Bus") }
         guard let total = DBusMessage.totalLength(header: Array(pending[0..<16])) else {
-            throw RuntimeError("D-Bus: a message this client cannot read (big-endian or too large)")
+            throw RuntimeError("D-Bus: the peer sent something that is not a D-Bus message")
         }
         while pending.count < total { try fill(what: "D-Bus") }
         let bytes = Array(pending[0..<total])
         pending.removeFirst(total)
-        do { return try DBusMessage.decode(bytes) } catch { throw RuntimeError("D-Bus: malformed message: \(error.reason)") }
+        return try? DBusMessage.decode(bytes)
     }
 
     /// Calls a method and returns the reply's body; an error reply is thrown as
@@ -115,9 +130,27 @@ final class DBusConnection {
         let message = DBusMessage.call(isBus ? destination : nil, path: path, interface: interface, member: member,
                                        serial: serial, body)
         try send(message.encode(), what: "D-Bus")
+        Log.debug("D-Bus: call \(member) (serial \(serial))")
+        let expected = serial
+        let deadline = Clock.monotonicMilliseconds() + 25_000
         while true {
-            let reply = try receive()
-            guard reply.replySerial == serial, reply.kind == .methodReturn || reply.kind == .error else { continue }
+            // systemd's private socket may leave a call that arrived with the end of the
+            // handshake unread until more bytes come (seen with 252: 25 s of silence, then the
+            // reply once the next call was sent): after half a second without an answer, a
+            // Ping wakes it. Its reply is skipped like any other message.
+            while !hasWholeMessage && !readable(milliseconds: 500) {
+                guard Clock.monotonicMilliseconds() < deadline else {
+                    throw RuntimeError("D-Bus: \(member): no answer within 25 s")
+                }
+                serial += 1
+                try send(DBusMessage.call(isBus ? destination : nil, path: "/", interface: "org.freedesktop.DBus.Peer",
+                                          member: "Ping", serial: serial, []).encode(), what: "D-Bus")
+            }
+            guard let reply = try receive() else { continue }
+            guard reply.replySerial == expected, reply.kind == .methodReturn || reply.kind == .error else {
+                Log.debug("D-Bus: skipped a message of kind \(reply.kind) (reply to \(reply.replySerial.map(String.init) ?? "none"))")
+                continue
+            }
             if reply.kind == .error {
                 let text = reply.body.first?.text.map { ": " + $0 } ?? ""
                 throw RuntimeError("\(reply.errorName ?? "D-Bus error")\(text)")

@@ -281,11 +281,17 @@ public struct DBusMessage: Equatable, Sendable {
 
     /// The whole length of the message whose first 16 bytes are `header`, or nil when it is
     /// not one this decoder reads.
+    /// The whole message's length from its first 16 bytes, in either byte order (a
+    /// big-endian message is skipped, not read, but its end must be found).
     static func totalLength(header: [UInt8]) -> Int? {
-        guard header.count >= 16, header[0] == UInt8(ascii: "l"), header[3] == 1 else { return nil }
-        var reader = DBusReader(header, offset: 4)
-        guard let bodyLength = try? reader.integer(UInt32.self), (try? reader.integer(UInt32.self)) != nil,
-              let fieldsLength = try? reader.integer(UInt32.self) else { return nil }
+        guard header.count >= 16, header[0] == UInt8(ascii: "l") || header[0] == UInt8(ascii: "B"), header[3] == 1 else { return nil }
+        func word(_ at: Int) -> UInt32 {
+            let bytes = header[at..<at + 4].map(UInt32.init)
+            return header[0] == UInt8(ascii: "l") ? bytes[0] | bytes[1] << 8 | bytes[2] << 16 | bytes[3] << 24
+                : bytes[3] | bytes[2] << 8 | bytes[1] << 16 | bytes[0] << 24
+        }
+        let bodyLength = word(4), fieldsLength = word(12)
+        guard bodyLength < 1 << 27, fieldsLength < 1 << 27 else { return nil }
         let headerEnd = (16 + Int(fieldsLength) + 7) & ~7
         let total = headerEnd + Int(bodyLength)
         return total <= 1 << 27 ? total : nil

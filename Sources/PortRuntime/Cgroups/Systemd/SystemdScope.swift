@@ -26,7 +26,9 @@ struct SystemdScope {
 
     /// Starts the unit and returns the placeholder's pid (0 for a slice) once systemd has
     /// moved it into the unit's cgroup. On failure nothing is left: no unit, no placeholder.
-    func start(containerID: String, resources: CgroupResources) throws(RuntimeError) -> pid_t {
+    func start(containerID: String, resources: CgroupResources, annotations: [String: String]) throws(RuntimeError) -> pid_t {
+        // Read before anything starts: a bad annotation leaves nothing to undo.
+        let requested = try SystemdProperties.annotations(annotations)
         let bus = try DBusConnection.systemManager()
         let unified = Files.exists("/sys/fs/cgroup/cgroup.controllers")
         let mapping = SystemdProperties(version: Self.version(bus), unifiedHierarchy: unified)
@@ -47,6 +49,8 @@ struct SystemdScope {
                        .property(unified ? "IOAccounting" : "BlockIOAccounting", .bool(true))]
         properties += mapping.resources(resources)
         properties += SystemdProperties.devices(resources.devices, deviceNames: SystemdProperties.procDevicesName)
+        // Last: what the spec's annotations set overrides the runtime's own choices, as in runc.
+        properties += requested
         do { try startUnit(bus, properties) } catch {
             // Not started: a unit of that name may be another container's.
             release(placeholder)

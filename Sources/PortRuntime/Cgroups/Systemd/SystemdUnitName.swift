@@ -24,7 +24,8 @@ public struct SystemdUnitName: Equatable, Sendable {
         guard !name.contains("/"), !prefix.contains("/") else {
             throw RuntimeError("config.json: linux.cgroupsPath: \"\(given)\": a systemd unit name has no \"/\"")
         }
-        self.init(unit: name.hasSuffix(".slice") ? name : (prefix.isEmpty ? name : prefix + "-" + name) + ".scope", slice: slice)
+        // runc's name, also for an empty prefix ("-name.scope"): tools find the unit by it.
+        self.init(unit: name.hasSuffix(".slice") ? name : prefix + "-" + name + ".scope", slice: slice)
         _ = try Self.expand(slice: slice, in: given)
         if isSlice { _ = try Self.expand(slice: unit, in: given) }
     }
