@@ -165,13 +165,7 @@ final class CgroupLimitTests: IntegrationCase {
         for (id, rules) in [("denied", [["allow": false, "access": "rwm"]]), ("allowed", [["allow": true, "access": "rwm"]])] {
             try limited(["sh", "-c", script], id: id, resources: ["devices": rules]) { config in
                 config["root"] = ["path": "\(Self.work)/base/rootfs", "readonly": true]
-                var process = config["process"] as! [String: Any]
-                var capabilities = process["capabilities"] as! [String: Any]
-                for set in ["bounding", "effective", "permitted"] {
-                    capabilities[set] = (capabilities[set] as? [String] ?? []) + ["CAP_MKNOD"]
-                }
-                process["capabilities"] = capabilities
-                config["process"] = process
+                Self.grant("CAP_MKNOD", in: &config)
                 var mounts = config["mounts"] as! [[String: Any]]
                 mounts.append(["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]])
                 config["mounts"] = mounts

@@ -152,6 +152,17 @@ class IntegrationCase: XCTestCase {
         try data.write(to: URL(fileURLWithPath: bundle + "/config.json"))
     }
 
+    /// Adds `capability` to the bounding, effective and permitted sets of `config`'s process.
+    static func grant(_ capability: String, in config: inout [String: Any]) {
+        var process = config["process"] as? [String: Any] ?? [:]
+        var capabilities = process["capabilities"] as? [String: Any] ?? [:]
+        for set in ["bounding", "effective", "permitted"] {
+            capabilities[set] = (capabilities[set] as? [String] ?? []) + [capability]
+        }
+        process["capabilities"] = capabilities
+        config["process"] = process
+    }
+
     func shell(_ command: String) throws -> Result {
         try execute("/bin/sh", ["-c", command])
     }

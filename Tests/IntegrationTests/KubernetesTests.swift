@@ -63,11 +63,7 @@ final class KubernetesTests: IntegrationCase {
             var linux = config["linux"] as! [String: Any]
             linux["rootfsPropagation"] = "rshared"
             config["linux"] = linux
-            var process = config["process"] as! [String: Any]
-            var caps = process["capabilities"] as! [String: Any]
-            for set in ["bounding", "effective", "permitted"] { caps[set] = (caps[set] as? [String] ?? []) + ["CAP_SYS_ADMIN"] }
-            process["capabilities"] = caps
-            config["process"] = process
+            Self.grant("CAP_SYS_ADMIN", in: &config)
             config["mounts"] = (config["mounts"] as! [[String: Any]]) + [
                 ["destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rshared"]],
             ]

@@ -206,11 +206,7 @@ final class MountEscapeTests: IntegrationCase {
         try requireNamespaces("user")
         let script = "unshare -mrpf sh -c 'echo inside; mount -t proc none /proc && echo mounted'"
         try writeConfig(["sh", "-c", script]) { config in
-            var process = config["process"] as! [String: Any]
-            var caps = process["capabilities"] as! [String: Any]
-            for set in ["bounding", "effective", "permitted"] { caps[set] = (caps[set] as? [String] ?? []) + ["CAP_SETFCAP"] }
-            process["capabilities"] = caps
-            config["process"] = process
+            Self.grant("CAP_SETFCAP", in: &config)
         }
         let result = try port("run", "--no-pivot", "nopivot")
         if !result.stdout.contains("inside") { throw XCTSkip("no user namespace can be made inside the container: \(result.stderr)") }

@@ -50,13 +50,7 @@ final class ProcessEscapeTests: IntegrationCase {
         let marker = (stateRoot as NSString).deletingLastPathComponent + "/host-only-marker"
         FileManager.default.createFile(atPath: marker, contents: Data())
         try writeConfig(["sleep", "100"]) { config in
-            var process = config["process"] as! [String: Any]
-            var capabilities = process["capabilities"] as? [String: Any] ?? [:]
-            for set in ["bounding", "effective", "permitted"] {
-                capabilities[set] = (capabilities[set] as? [String] ?? []) + ["CAP_SYS_PTRACE"]
-            }
-            process["capabilities"] = capabilities
-            config["process"] = process
+            Self.grant("CAP_SYS_PTRACE", in: &config)
             config["mounts"] = (config["mounts"] as! [[String: Any]]) + [["destination": "/attack", "type": "bind", "source": tool, "options": ["bind", "ro"]]]
         }
         XCTAssertEqual(try port("run", "-d", "peeked").status, 0)

@@ -107,15 +107,7 @@ final class SystemdCgroupTests: IntegrationCase {
         // With mknod in its capabilities (the default rules allow mknod of anything), only
         // the device rules stop the container from opening a virtual console of the host
         // through a node of its own (no capability guards that open, unlike /dev/kmsg's).
-        try writeConfig(["sleep", "1000"]) { config in
-            var process = config["process"] as! [String: Any]
-            var capabilities = process["capabilities"] as! [String: Any]
-            for set in ["bounding", "effective", "permitted"] {
-                capabilities[set] = (capabilities[set] as? [String] ?? []) + ["CAP_MKNOD"]
-            }
-            process["capabilities"] = capabilities
-            config["process"] = process
-        }
+        try writeConfig(["sleep", "1000"]) { Self.grant("CAP_MKNOD", in: &$0) }
         XCTAssertEqual(try port("--systemd-cgroup", "run", "-d", id).status, 0)
         defer { _ = try? port("delete", "--force", id) }
         XCTAssertEqual(try execute("/bin/systemctl", ["daemon-reload"]).status, 0)
