@@ -204,4 +204,22 @@ final class SystemdCgroupTests: IntegrationCase {
         XCTAssertTrue(waitUntil { (try? unitProperties("port-run-ctr-\(id).scope", ["LoadState"]))?["LoadState"] == "not-found" },
                       "the container's unit outlived it")
     }
+
+    /// `run` in the foreground: the exit status is the container's, and the unit goes with it.
+    func testAForegroundRunEndsWithItsUnit() throws {
+        try requireSystemd()
+        let id = "sdfg\(getpid() % 100_000)"
+        // Without a cgroup namespace of its own, the container sees where its cgroup is.
+        try writeConfig(["sh", "-c", "grep -c 'port-run-\(id).scope' /proc/self/cgroup; exit 3"]) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "cgroup" }
+            config["linux"] = linux
+        }
+        let ran = try port("--systemd-cgroup", "run", id)
+        XCTAssertEqual(ran.status, 3, ran.stderr)
+        XCTAssertNotEqual(ran.stdout, "0\n", "the container did not run in its scope")
+        XCTAssertEqual(ran.stderr, "")
+        XCTAssertTrue(waitUntil { (try? unitProperties("port-run-\(id).scope", ["LoadState"]))?["LoadState"] == "not-found" })
+        try assertNothingLeft(id)
+    }
 }
