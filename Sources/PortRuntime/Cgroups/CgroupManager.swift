@@ -120,9 +120,7 @@ public struct CgroupManager: Sendable, Equatable {
             }
         }
         if let shares = resources.cpuShares, shares > 0 {
-            // runc's conversion of v1 shares (2..262144) to v2 weight (1..10000).
-            let weight = 1 + ((max(2, min(shares, 262_144)) - 2) * 9999) / 262_142
-            try write("cpu.shares", [("cpu.shares", String(shares)), ("cpu.weight", String(weight))])
+            try write("cpu.shares", [("cpu.shares", String(shares)), ("cpu.weight", String(CgroupResources.cpuWeight(shares: shares)))])
         }
         if resources.cpuQuota != nil || resources.cpuPeriod != nil {
             let period = resources.cpuPeriod ?? 100_000

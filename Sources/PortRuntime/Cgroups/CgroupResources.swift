@@ -62,6 +62,12 @@ public struct CgroupResources: Sendable, Equatable {
 
     public init() {}
 
+    /// v1 cpu.shares as the kernel clamps them (2..262144).
+    static func clampedShares(_ shares: UInt64) -> UInt64 { max(2, min(shares, 262_144)) }
+
+    /// runc's conversion of v1 shares to v2's cpu.weight (1..10000).
+    static func cpuWeight(shares: UInt64) -> UInt64 { 1 + ((clampedShares(shares) - 2) * 9999) / 262_142 }
+
     /// The pids limit (pids.limit, or unified's pids.max) apart from the rest: nil when
     /// there is none.
     func splittingPidsLimit() -> (rest: CgroupResources, pids: CgroupResources?) {

@@ -61,7 +61,8 @@ extension Lifecycle {
         if resources.ignoredKernelMemory {
             Log.warning("linux.resources.memory.kernel: kernel memory limits are deprecated and ignored")
         }
-        let unit = try systemdUnit(spec, id: options.id)
+        let systemd = try systemdUnit(spec, id: options.id)
+        let unit = systemd?.name
         let cgroups = try planCgroups(spec, id: options.id, resources: resources, systemdUnit: unit)
         let console = try process.terminal ? Console.open(options.consoleSocket, foreground: &foregroundConsole) : nil
         defer { if let console { close(console) } }
@@ -85,7 +86,7 @@ extension Lifecycle {
             if let cgroups {
                 Log.debug("cgroups: \(cgroups.directories.joined(separator: ", "))")
                 if let unit {
-                    scopePlaceholder = try SystemdScope(name: unit).start(containerID: options.id, resources: earlyLimits, annotations: spec.annotations)
+                    scopePlaceholder = try SystemdScope(name: unit).start(containerID: options.id, resources: earlyLimits, annotations: systemd?.annotations ?? [])
                     scopeStarted = true
                     // Only a unit this create started is one a later delete may stop.
                     placeholder.systemdUnit = unit.unit
@@ -218,17 +219,18 @@ extension Lifecycle {
         return manager
     }
 
-    /// With the systemd driver, the unit that will hold the container's cgroup; refused where
-    /// no systemd runs, and for a rootless user (the user manager is not driven yet).
-    func systemdUnit(_ spec: Spec, id: String) throws(RuntimeError) -> SystemdUnitName? {
+    /// With the systemd driver, the unit that will hold the container's cgroup and the
+    /// properties its annotations set, read before anything is made; refused where no
+    /// systemd runs, and for a rootless user (the user manager is not driven yet).
+    func systemdUnit(_ spec: Spec, id: String) throws(RuntimeError) -> (name: SystemdUnitName, annotations: [DBusValue])? {
         guard cgroupDriver == .systemd else { return nil }
         let name = try SystemdUnitName(cgroupsPath: spec.linux.cgroupsPath, id: id)
-        _ = try SystemdProperties.annotations(spec.annotations)
+        let annotations = try SystemdProperties.annotations(spec.annotations)
         try SystemdScope.requireRunning()
         if HostFacts.isRootless {
             throw RuntimeError("--systemd-cgroup: a rootless container needs the user's systemd manager, which port-run does not drive yet; use the cgroupfs driver")
         }
-        return name
+        return (name, annotations)
     }
 
     func resolveBundle(_ path: String) throws(RuntimeError) -> String {

@@ -279,8 +279,6 @@ public struct DBusMessage: Equatable, Sendable {
         return writer.bytes + bodyWriter.bytes
     }
 
-    /// The whole length of the message whose first 16 bytes are `header`, or nil when it is
-    /// not one this decoder reads.
     /// The whole message's length from its first 16 bytes, in either byte order (a
     /// big-endian message is skipped, not read, but its end must be found).
     static func totalLength(header: [UInt8]) -> Int? {

@@ -7,6 +7,12 @@ struct SystemdProperties {
     var version: Int
     var unifiedHierarchy: Bool
 
+    /// The mapping for the manager at the other end of `bus`: its version, and whether it
+    /// runs the unified hierarchy (/sys/fs/cgroup is cgroup2, as systemd itself decides).
+    static func forManager(_ bus: DBusConnection) -> SystemdProperties {
+        SystemdProperties(version: SystemdScope.version(bus), unifiedHierarchy: Files.exists("/sys/fs/cgroup/cgroup.controllers"))
+    }
+
     func resources(_ resources: CgroupResources) -> [DBusValue] {
         var properties: [DBusValue] = []
         func add(_ name: String, _ value: DBusValue) { properties.append(.property(name, value)) }
@@ -24,9 +30,9 @@ struct SystemdProperties {
         }
         if let shares = resources.cpuShares, shares > 0 {
             if unifiedHierarchy {
-                add("CPUWeight", .uint64(1 + ((max(2, min(shares, 262_144)) - 2) * 9999) / 262_142))
+                add("CPUWeight", .uint64(CgroupResources.cpuWeight(shares: shares)))
             } else {
-                add("CPUShares", .uint64(max(2, min(shares, 262_144))))
+                add("CPUShares", .uint64(CgroupResources.clampedShares(shares)))
             }
         }
         // The quota only when given (an update of the period alone must not lift it); its

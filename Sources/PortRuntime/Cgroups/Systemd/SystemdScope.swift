@@ -26,12 +26,10 @@ struct SystemdScope {
 
     /// Starts the unit and returns the placeholder's pid (0 for a slice) once systemd has
     /// moved it into the unit's cgroup. On failure nothing is left: no unit, no placeholder.
-    func start(containerID: String, resources: CgroupResources, annotations: [String: String]) throws(RuntimeError) -> pid_t {
-        // Read before anything starts: a bad annotation leaves nothing to undo.
-        let requested = try SystemdProperties.annotations(annotations)
+    /// `annotations`: the properties the spec's annotations set (SystemdProperties.annotations).
+    func start(containerID: String, resources: CgroupResources, annotations: [DBusValue]) throws(RuntimeError) -> pid_t {
         let bus = try DBusConnection.systemManager()
-        let unified = Files.exists("/sys/fs/cgroup/cgroup.controllers")
-        let mapping = SystemdProperties(version: Self.version(bus), unifiedHierarchy: unified)
+        let mapping = SystemdProperties.forManager(bus)
         var properties: [DBusValue] = [.property("Description", .string("port-run container \(containerID)"))]
         var placeholder: pid_t = 0
         if name.isSlice {
@@ -46,11 +44,11 @@ struct SystemdScope {
         // no ordering against shutdown.target that could stop the container early.
         properties += [.property("DefaultDependencies", .bool(false)), .property("MemoryAccounting", .bool(true)),
                        .property("CPUAccounting", .bool(true)), .property("TasksAccounting", .bool(true)),
-                       .property(unified ? "IOAccounting" : "BlockIOAccounting", .bool(true))]
+                       .property(mapping.unifiedHierarchy ? "IOAccounting" : "BlockIOAccounting", .bool(true))]
         properties += mapping.resources(resources)
         properties += SystemdProperties.devices(resources.devices, deviceNames: SystemdProperties.procDevicesName)
         // Last: what the spec's annotations set overrides the runtime's own choices, as in runc.
-        properties += requested
+        properties += annotations
         do { try startUnit(bus, properties) } catch {
             // Not started: a unit of that name may be another container's.
             release(placeholder)
@@ -106,8 +104,7 @@ struct SystemdScope {
     /// the old ones back.
     static func setProperties(_ unit: String, _ resources: CgroupResources) throws(RuntimeError) {
         let bus = try DBusConnection.systemManager()
-        let mapping = SystemdProperties(version: version(bus), unifiedHierarchy: Files.exists("/sys/fs/cgroup/cgroup.controllers"))
-        let properties = mapping.resources(resources)
+        let properties = SystemdProperties.forManager(bus).resources(resources)
         guard !properties.isEmpty else { return }
         do {
             try bus.call(destination, path: managerPath, interface: managerInterface, member: "SetUnitProperties",
