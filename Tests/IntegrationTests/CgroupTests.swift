@@ -36,7 +36,7 @@ final class CgroupTests: IntegrationCase {
         let memory = try limitFile("memory", "limits", v1: "memory.limit_in_bytes", v2: "memory.max")
         let pids = try limitFile("pids", "limits", v1: "pids.max", v2: "pids.max")
         let cpu = try limitFile("cpu", "limits", v1: "cpu.cfs_quota_us", v2: "cpu.max")
-        try limited(["sh", "-c", "cat \(memory.inContainer) \(pids.inContainer) \(cpu.inContainer); sleep 1000"], id: "limits", resources: resources)
+        try limited(["sh", "-c", "cat \(memory.inContainer) \(pids.inContainer) \(cpu.inContainer); exec sleep 1000"], id: "limits", resources: resources)
         let process = try startInBackground("run", "limits")
         var output = ""
         while output.split(separator: "\n").count < 3 {
@@ -49,6 +49,8 @@ final class CgroupTests: IntegrationCase {
         for (file, value) in expected { XCTAssertEqual(read(file.host), value + "\n", file.host) }
         let pid = try state("limits")["pid"] as? Int ?? 0
         let procs = (pids.host as NSString).deletingLastPathComponent + "/cgroup.procs"
+        // The shell's cat may not have left yet when its output is read: wait for init alone.
+        _ = waitUntil { read(procs) == "\(pid)\n" }
         XCTAssertEqual(read(procs), "\(pid)\n")
         // A cgroup in every hierarchy, as runc: the named ones (name=systemd) included.
         XCTAssertEqual(cgroupDirectories("limits").count, cgroups.hierarchies.count, cgroupDirectories("limits").joined(separator: " "))
