@@ -292,3 +292,23 @@ long cc_filesystem_type(int fd) {
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     return statfs(path, &info) == 0 ? (long)info.f_type : -1;
 }
+
+/* Process policies (runtime-spec 1.1+). Raw syscalls: old C libraries wrap none of them. */
+int cc_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                     uint64_t runtime, uint64_t deadline, uint64_t period) {
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } attr = {48, policy, flags, nice, priority, runtime, deadline, period};
+    return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+int cc_ioprio_set_self(int value) { return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value); }
+int cc_set_mempolicy(int mode, const void *nodes, unsigned long max_node) {
+    return (int)syscall(SYS_set_mempolicy, mode, nodes, max_node);
+}
+int cc_sched_setaffinity_self(const void *mask, size_t size) { return (int)syscall(SYS_sched_setaffinity, 0, size, mask); }
+int cc_sched_getaffinity_self(void *mask, size_t size) { return (int)syscall(SYS_sched_getaffinity, 0, size, mask); }
+int cc_personality(unsigned long persona) { return (int)syscall(SYS_personality, persona); }

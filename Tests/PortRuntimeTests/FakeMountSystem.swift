@@ -51,6 +51,10 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
         if let failSetattr { throw RuntimeError.system("mount_setattr", errno: failSetattr) }
         calls.append("setattr ro recursive \(target.path)")
     }
+    func setAttributesRecursively(_ target: PathHandle, set: UInt64, clear: UInt64) throws(RuntimeError) {
+        if let failSetattr { throw RuntimeError.system("mount_setattr", errno: failSetattr) }
+        calls.append("setattr recursive set=0x\(String(set, radix: 16)) clear=0x\(String(clear, radix: 16)) \(target.path)")
+    }
     func pivotRoot(_ root: PathHandle) throws(RuntimeError) {
         if failPivot { throw RuntimeError("pivot_root: invalid argument") }
         calls.append("pivot_root")

@@ -352,3 +352,14 @@ final class TmpfsAndDeviceTests: TemporaryRootfsCase {
         XCTAssertEqual(kind(rootfs + "/dev/cpu/0"), .typeDirectory)
     }
 }
+
+final class RecursiveMountAttributeTests: TemporaryRootfsCase {
+    /// `rro` reaches the bind's whole tree through mount_setattr on the mounted target.
+    func testRecursiveAttributesFollowTheBind() throws {
+        let system = FakeMountSystem()
+        try makeDirectory(bundle + "/data")
+        try builder(try spec(mounts: #"[{"destination":"/data","type":"bind","source":"data","options":["rbind","rro"]}]"#), system)
+            .mountAll(in: try root())
+        XCTAssertEqual(system.calls.filter { $0.hasPrefix("setattr") }, ["setattr recursive set=0x1 clear=0x0 /data"])
+    }
+}

@@ -118,6 +118,15 @@ int cc_detached_procfs(void);
 /* A detached, non-recursive copy of the mount at `path` (open_tree, 5.2), or -1. */
 int cc_detached_copy_of_mount(const char *path);
 int cc_setns(int fd, int nstype);
+/* Scheduling, I/O priority, memory policy, affinity and execution domain of the caller. */
+int cc_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                     uint64_t runtime, uint64_t deadline, uint64_t period);
+int cc_ioprio_set_self(int value);
+int cc_set_mempolicy(int mode, const void *nodes, unsigned long max_node);
+int cc_sched_setaffinity_self(const void *mask, size_t size);
+/* Returns the bytes the kernel wrote, or -1. */
+int cc_sched_getaffinity_self(void *mask, size_t size);
+int cc_personality(unsigned long persona);
 int cc_pivot_root(const char *new_root, const char *put_old);
 int cc_close_range(unsigned int first, unsigned int last, unsigned int flags);
 int cc_mknod(const char *path, mode_t mode, unsigned int major, unsigned int minor);

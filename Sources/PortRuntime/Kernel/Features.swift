@@ -2,12 +2,8 @@
 /// Only what is implemented is claimed; engines use this to decide what to ask for.
 public enum Features {
     public static func render(lastCap: Int = CapabilitySets.kernelLastCap()) -> String {
-        let mountOptions = ["async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
-                            "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
-                            "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private",
-                            "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-                            "shared", "silent", "slave", "strictatime", "suid", "sync", "tmpcopyup", "unbindable"]
-        let namespaces = ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]
+        let mountOptions = (MountOptions.known + ["tmpcopyup"]).sorted()
+        let namespaces = NamespaceType.allCases.map(\.rawValue).sorted()
         let capabilities = Array(CapabilitySets.names.prefix(lastCap + 1))
         let features: JSONOutput = .object([
             ("ociVersionMin", .string("1.0.0")),
@@ -28,6 +24,10 @@ public enum Features {
                     ("archs", .array(["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"].map(JSONOutput.string))),
                     ("knownFlags", .array(SeccompProfile.knownFlags.sorted().map(JSONOutput.string))),
                     ("supportedFlags", .array(SeccompProfile.knownFlags.sorted().map(JSONOutput.string))),
+                ])),
+                ("memoryPolicy", .object([
+                    ("modes", .array(Spec.MemoryPolicy.modes.keys.sorted().map(JSONOutput.string))),
+                    ("flags", .array(Spec.MemoryPolicy.flagValues.keys.sorted().map(JSONOutput.string))),
                 ])),
                 ("apparmor", .object([("enabled", .bool(false))])),
                 ("selinux", .object([("enabled", .bool(false))])),

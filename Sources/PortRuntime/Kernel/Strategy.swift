@@ -121,4 +121,15 @@ public struct Strategy: Sendable, Equatable {
             throw RuntimeError("config.json: linux.namespaces[\(index)]: this kernel cannot create \(namespace.type.rawValue) namespaces (\(feature)): \(result.description)")
         }
     }
+
+    /// Recursive mount attributes (`rro`, `rnosuid`, ...) have no fallback: a remount per
+    /// submount would race the container's own mounts. Refused before anything is made.
+    public func checkMountOptions(_ spec: Spec) throws(RuntimeError) {
+        guard !recursiveMountAttributes else { return }
+        for (index, mount) in spec.mounts.enumerated() {
+            if let option = mount.options.first(where: { MountOptions.isRecursiveAttribute($0) }) {
+                throw RuntimeError("config.json: mounts[\(index)].options: \"\(option)\" needs mount_setattr: this kernel cannot set attributes of a whole mount tree (Linux 5.12)")
+            }
+        }
+    }
 }

@@ -50,8 +50,11 @@ extension Lifecycle {
         if activation > 0 { process.env += ["LISTEN_FDS=\(activation)", "LISTEN_PID=1"] }
         let rootfs = try resolveRootfs(spec.root.path, bundle: bundle)
         try Strategy.checkNamespaces(spec, facts: facts)
-        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: activation + options.preserveFds,
-                                            strategy: Strategy(facts: facts), mountLabel: spec.linux.mountLabel)
+        let strategy = Strategy(facts: facts)
+        try strategy.checkMountOptions(spec)
+        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, policies: .forInit(process, linux: spec.linux),
+                                            preserveFds: activation + options.preserveFds,
+                                            strategy: strategy, mountLabel: spec.linux.mountLabel)
         Log.debug("config: \(bundle)/config.json, ociVersion \(spec.ociVersion), rootfs \(rootfs)")
         Log.debug("strategy: fd closing by \(launch.strategy.fdClosing.rawValue), session keyring \(launch.strategy.sessionKeyring ? "yes" : "no")")
 

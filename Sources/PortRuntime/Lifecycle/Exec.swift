@@ -53,7 +53,8 @@ extension Lifecycle {
         if process.terminal && options.detach && options.consoleSocket == nil {
             throw RuntimeError("cannot allocate tty if port-run will detach without setting console socket")
         }
-        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, preserveFds: options.preserveFds,
+        let launch = try ProcessLaunch.make(process, seccomp: spec.linux.seccomp, policies: .forExec(process, container: spec),
+                                            preserveFds: options.preserveFds,
                                             strategy: Strategy(facts: facts))
         if !options.detach { SignalForwarder.block() }
         var foreground: Int32? = -1

@@ -102,6 +102,7 @@ enum ExecStage {
     private static func join(_ launch: ProcessLaunch, namespaces: [(type: NamespaceType, fd: Int32)], rootFd: Int32,
                              cgroups: [String], syncFd: Int32, consoleSocket: Int32?) -> Never {
         do throws(RuntimeError) {
+            try launch.policies.applyInitialAffinity()
             // Into init's cgroups first, while the host's cgroup paths are still visible. Outside
             // them the process would escape the container's limits and device rules; only a
             // rootless caller may lack the right to join (as in runc).

@@ -96,6 +96,13 @@ enum InitStage {
         let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
         let cgroupLayout = needsCgroups ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
         try Namespaces.enter(spec.linux.namespaces)
+        // A new time namespace takes its offsets before any process is in it: init enters it
+        // only with its execve.
+        if !spec.linux.timeOffsets.isEmpty {
+            let clockIDs = ["monotonic": 1, "boottime": 7]
+            let lines = spec.linux.timeOffsets.map { "\(clockIDs[$0.clock]!) \($0.seconds) \($0.nanoseconds)\n" }.joined()
+            do { try procfs.write("self/timens_offsets", lines) } catch { throw RuntimeError("linux.timeOffsets: \(error.message)") }
+        }
         if let hostname = spec.hostname, !hostname.isEmpty {
             try check(cc_sethostname(hostname, hostname.utf8.count), "sethostname \(hostname)")
         }

@@ -22,18 +22,19 @@ public struct ProcessLaunch: Sendable {
     public var seccomp: SeccompProfile?
     /// AppArmor and SELinux labels, only those this host's LSMs will apply.
     public var labels = LSMLabels()
+    var policies = ProcessPolicies()
 
     /// Validates capability names and the seccomp profile and builds the launch; errors name
     /// the JSON path.
-    public static func make(_ process: Spec.Process, seccomp: JSONField?, preserveFds: Int32,
-                            strategy: Strategy, mountLabel: String? = nil) throws(RuntimeError) -> ProcessLaunch {
+    static func make(_ process: Spec.Process, seccomp: JSONField?, policies: ProcessPolicies, preserveFds: Int32,
+                     strategy: Strategy, mountLabel: String? = nil) throws(RuntimeError) -> ProcessLaunch {
         let lastCap = CapabilitySets.kernelLastCap()
         do {
             let capabilities = try process.capabilities.map { caps throws(SpecError) in try CapabilitySets(caps, lastCap: lastCap) }
             let profile = try SeccompProfile(seccomp)
             return ProcessLaunch(process: process, capabilities: capabilities, lastCap: lastCap, preserveFds: preserveFds,
                                  strategy: strategy, seccomp: try strategy.adapt(profile),
-                                 labels: try LSMLabels.plan(process: process, mountLabel: mountLabel))
+                                 labels: try LSMLabels.plan(process: process, mountLabel: mountLabel), policies: policies)
         } catch let error as SpecError {
             throw RuntimeError(error.description)
         } catch let error as RuntimeError {
@@ -53,6 +54,7 @@ public struct ProcessLaunch: Sendable {
                  handOver: (Int32) throws(RuntimeError) -> Void) throws(RuntimeError) -> String {
         if let terminal { try Terminal.attach(terminal) }
         try ProcessSetup.applyRlimits(process.rlimits)
+        try policies.apply()
         umask(mode_t(process.user.umask ?? 0o022))
         // The runtime's fds go first: a cwd of /proc/self/fd/N must not reach one of them
         // (the CVE-2024-21626 class). The few kept are checked for below.

@@ -62,6 +62,8 @@ public protocol MountSystem {
     func chown(_ name: String, in directory: PathHandle, uid: UInt32, gid: UInt32) throws(RuntimeError)
     /// mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY) on the mount tree at `target` (5.12).
     func makeReadOnlyRecursively(_ target: PathHandle) throws(RuntimeError)
+    /// mount_setattr(AT_RECURSIVE) with the given MOUNT_ATTR_* bits set and cleared (5.12).
+    func setAttributesRecursively(_ target: PathHandle, set: UInt64, clear: UInt64) throws(RuntimeError)
     func pivotRoot(_ root: PathHandle) throws(RuntimeError)
     func moveRoot(_ root: PathHandle) throws(RuntimeError)
     /// chroot alone: the last resort when neither pivot_root nor MS_MOVE is allowed.
@@ -137,6 +139,14 @@ public struct LinuxMountSystem: MountSystem {
     public func makeReadOnlyRecursively(_ target: PathHandle) throws(RuntimeError) {
         if cc_mount_setattr(target.fd, 1, CC_MOUNT_ATTR_RDONLY, 0) != 0 {
             throw RuntimeError.system("make \(target.path) read-only recursively", errno: errno)
+        }
+    }
+
+    public func setAttributesRecursively(_ target: PathHandle, set: UInt64, clear: UInt64) throws(RuntimeError) {
+        if cc_mount_setattr(target.fd, 1, set, clear) != 0 {
+            let code = errno
+            if code == ENOSYS { throw RuntimeError("this kernel cannot set attributes of a whole mount tree (mount_setattr, Linux 5.12)", errno: code) }
+            throw RuntimeError.system("set recursive mount attributes on \(target.path)", errno: code)
         }
     }
 

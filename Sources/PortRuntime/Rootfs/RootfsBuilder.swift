@@ -123,7 +123,11 @@ public struct RootfsBuilder<System: MountSystem> {
         if let mountLabel, !["proc", "sysfs", "mqueue", "cgroup", "cgroup2"].contains(type) {
             options.data.append(LSMLabels.mountOption(mountLabel))
         }
-        if type == "cgroup" || type == "cgroup2" { return try mountCgroups(on: target, options: options, in: root) }
+        if type == "cgroup" || type == "cgroup2" {
+            let fresh = try mountCgroups(on: target, options: options, in: root)
+            if options.hasRecursiveAttributes { try applyAfterMount(options, on: try root.reopenAfterMount(target)) }
+            return fresh
+        }
         if type == "tmpfs" {
             try mountTmpfs(mount, options: options, on: target, keepingMode: existed, in: root)
             return false
@@ -135,6 +139,9 @@ public struct RootfsBuilder<System: MountSystem> {
             // In a user namespace without its own network namespace sysfs cannot be
             // mounted; runc binds the host's /sys instead, read-only as asked.
             try bindHostDirectory("/sys", on: target, flags: options.flags, in: root)
+            if !options.propagation.isEmpty || options.hasRecursiveAttributes {
+                try applyAfterMount(options, on: try root.reopenAfterMount(target))
+            }
             return false
         } catch where type == "devpts" && error.errno == EINVAL && options.data.contains(where: { $0.hasPrefix("gid=") }) {
             // gid=5 (tty) may not be mapped in the container's user namespace.
@@ -142,7 +149,9 @@ public struct RootfsBuilder<System: MountSystem> {
             withoutGid.data.removeAll { $0.hasPrefix("gid=") }
             try system.mount(source, on: target, type: type, flags: options.flags, data: withoutGid.dataString)
         }
-        if !options.propagation.isEmpty { try applyPropagation(options, on: try root.reopenAfterMount(target)) }
+        if !options.propagation.isEmpty || options.hasRecursiveAttributes {
+            try applyAfterMount(options, on: try root.reopenAfterMount(target))
+        }
         return false
     }
 
@@ -198,10 +207,10 @@ public struct RootfsBuilder<System: MountSystem> {
         if copyUp && original < 0 { throw RuntimeError.system("open \(target.path) for copy-up", errno: errno) }
         defer { if original >= 0 { libcClose(original) } }
         try system.mount(.named(mount.source ?? "tmpfs"), on: target, type: "tmpfs", flags: options.flags, data: options.dataString)
-        guard copyUp || !options.propagation.isEmpty else { return }
+        guard copyUp || !options.propagation.isEmpty || options.hasRecursiveAttributes else { return }
         let mounted = try root.reopenAfterMount(target)
         if copyUp { try system.copyTree(from: original, to: mounted) }
-        try applyPropagation(options, on: mounted)
+        try applyAfterMount(options, on: mounted)
     }
 
     private func bindMount(_ mount: Spec.Mount, options: MountOptions, in root: RootDirectory) throws(RuntimeError) {
@@ -227,13 +236,13 @@ public struct RootfsBuilder<System: MountSystem> {
         try system.mount(.file(source), on: target, type: "bind", flags: bindFlags, data: nil)
         // A bind ignores every other flag; they take effect only through a remount.
         let extra = options.flags & ~(MountFlags.bind | MountFlags.recursive | MountFlags.remount)
-        guard extra != 0 || !options.propagation.isEmpty else { return }
+        guard extra != 0 || !options.propagation.isEmpty || options.hasRecursiveAttributes else { return }
         let mounted = try root.reopenAfterMount(target)
         if extra != 0 {
             try system.mount(.none, on: mounted, type: "bind",
                              flags: extra | MountFlags.bind | MountFlags.remount | system.lockedFlags(mounted), data: nil)
         }
-        try applyPropagation(options, on: mounted)
+        try applyAfterMount(options, on: mounted)
     }
 
     /// A recursive bind of one of the runtime's own directories (the host's /sys, a cgroup
@@ -248,9 +257,13 @@ public struct RootfsBuilder<System: MountSystem> {
                          flags: extra | MountFlags.bind | MountFlags.remount | system.lockedFlags(mounted), data: nil)
     }
 
-    private func applyPropagation(_ options: MountOptions, on target: PathHandle) throws(RuntimeError) {
+    /// Propagation changes (one mount call each), then the attributes of the whole tree.
+    private func applyAfterMount(_ options: MountOptions, on target: PathHandle) throws(RuntimeError) {
         for flags in options.propagation {
             try system.mount(.none, on: target, type: nil, flags: flags, data: nil)
+        }
+        if options.hasRecursiveAttributes {
+            try system.setAttributesRecursively(target, set: options.recursiveSet, clear: options.recursiveClear)
         }
     }
 

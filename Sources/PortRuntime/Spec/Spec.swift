@@ -29,6 +29,9 @@ public struct Spec: Sendable {
         public var oomScoreAdj: Int32?
         public var apparmorProfile: String?
         public var selinuxLabel: String?
+        public var scheduler: Scheduler?
+        public var ioPriority: IOPriority?
+        public var execCPUAffinity: CPUAffinity?
     }
 
     public struct User: Sendable {
@@ -79,6 +82,9 @@ public struct Spec: Sendable {
         public var maskedPaths: [String] = []
         public var readonlyPaths: [String] = []
         public var mountLabel: String?
+        public var personality: Personality?
+        public var timeOffsets: [TimeOffset] = []
+        public var memoryPolicy: MemoryPolicy?
         /// Kept raw until the cgroups and seccomp work decode them with their own rules.
         public var resources: JSONField?
         public var seccomp: JSONField?

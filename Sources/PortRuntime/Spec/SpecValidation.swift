@@ -59,6 +59,16 @@ extension Spec {
         if let user = namespace(.user), user.path == nil, linux.uidMappings.isEmpty || linux.gidMappings.isEmpty {
             throw SpecError(path: "linux.uidMappings", reason: "a new user namespace needs uidMappings and gidMappings")
         }
+        // The offsets are written into a namespace before any process is in it: one being
+        // joined already has its clocks.
+        if !linux.timeOffsets.isEmpty {
+            guard let time = namespace(.time) else {
+                throw SpecError(path: "linux.timeOffsets", reason: "time offsets need a new time namespace in linux.namespaces")
+            }
+            if let path = time.path {
+                throw SpecError(path: "linux.timeOffsets", reason: "time offsets cannot be set on a time namespace that is joined (\(path))")
+            }
+        }
         if namespace(.user) == nil, !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
             throw SpecError(path: "linux.uidMappings", reason: "id mappings need a user namespace in linux.namespaces")
         }

@@ -90,16 +90,8 @@ struct SystemdProperties {
 
     /// "0-2,7" as systemd's CPU set: bit N of byte N/8.
     static func bitmask(_ list: String) -> DBusValue? {
-        var bytes: [UInt8] = []
-        for range in list.trimmed.split(separator: ",") {
-            let ends = range.split(separator: "-", maxSplits: 1).map { Int(String($0).trimmed) }
-            guard let low = ends.first ?? nil, let high = ends.count > 1 ? ends[1] : Optional(low), low >= 0, high >= low, high < 8192 else { return nil }
-            for bit in low...high {
-                while bytes.count <= bit / 8 { bytes.append(0) }
-                bytes[bit / 8] |= UInt8(1) << UInt8(bit % 8)
-            }
-        }
-        return bytes.isEmpty ? nil : .array("y", bytes.map(DBusValue.byte))
+        guard let set = try? CPUList(parsing: list), !set.isEmpty else { return nil }
+        return .array("y", set.bytes.map(DBusValue.byte))
     }
 
     /// The device rules as systemd's allow list: without it, systemd writes "a" to a v1
