@@ -312,3 +312,10 @@ int cc_set_mempolicy(int mode, const void *nodes, unsigned long max_node) {
 int cc_sched_setaffinity_self(const void *mask, size_t size) { return (int)syscall(SYS_sched_setaffinity, 0, size, mask); }
 int cc_sched_getaffinity_self(void *mask, size_t size) { return (int)syscall(SYS_sched_getaffinity, 0, size, mask); }
 int cc_personality(unsigned long persona) { return (int)syscall(SYS_personality, persona); }
+/* A container's pty prints "\n" as "\n", as runc's does (ONLCR off). */
+int cc_terminal_clear_onlcr(int fd) {
+    struct termios mode;
+    if (tcgetattr(fd, &mode) < 0) return -1;
+    mode.c_oflag &= ~(tcflag_t)ONLCR;
+    return tcsetattr(fd, TCSANOW, &mode);
+}

@@ -37,7 +37,7 @@ enum CreateCommand {
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: createFlags)
+        let parsed = try ParsedFlags.parse(arguments, flags: createFlags, stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
         try context.lifecycle.create(createOptions(parsed, command: "create"))
         return 0

@@ -12,7 +12,7 @@ enum DeleteCommand {
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: [.bool("force", "f"), .bool("help", "h")])
+        let parsed = try ParsedFlags.parse(arguments, flags: [.bool("force", "f"), .bool("help", "h")], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
         try context.lifecycle.delete(containerID(parsed, command: "delete"), force: parsed.isSet("force"))
         return 0

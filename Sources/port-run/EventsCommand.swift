@@ -14,7 +14,7 @@ enum EventsCommand {
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: [.bool("stats"), .value("interval"), .bool("help", "h")])
+        let parsed = try ParsedFlags.parse(arguments, flags: [.bool("stats"), .value("interval"), .bool("help", "h")], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
         let interval = try seconds(parsed.value("interval") ?? "5s")
         try context.lifecycle.events(containerID(parsed, command: "events"), statsOnce: parsed.isSet("stats"), interval: interval) {

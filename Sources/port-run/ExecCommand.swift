@@ -32,7 +32,7 @@ enum ExecCommand {
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
         let parsed = try ParsedFlags.parse(arguments, flags: flags)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
-        var options = ExecOptions(id: try containerID(parsed, command: "exec"))
+        var options = ExecOptions(id: try containerID(parsed, command: "exec", extra: Int.max - 1))
         options.args = Array(parsed.positionals.dropFirst())
         if let path = parsed.value("process") { options.processJSON = try Files.read(path, limit: 4 << 20) }
         options.env = parsed.values("env")

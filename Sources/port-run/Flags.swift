@@ -53,10 +53,21 @@ struct ParsedFlags {
     }
 }
 
-/// Exactly one container id, as every lifecycle command takes.
-func containerID(_ parsed: ParsedFlags, command: String) throws(RuntimeError) -> String {
+/// The container id every lifecycle command takes first; `extra` more arguments may follow
+/// it (kill's signal, exec's command). One more than that is an error, not ignored.
+func containerID(_ parsed: ParsedFlags, command: String, extra: Int = 0) throws(RuntimeError) -> String {
     guard let id = parsed.positionals.first else {
         throw RuntimeError("\"\(command)\" requires a container id (see port-run \(command) --help)")
     }
+    if parsed.positionals.count > 1 + extra {
+        let unexpected = parsed.positionals.dropFirst(1 + extra).map { "\"\($0)\"" }.joined(separator: " ")
+        throw RuntimeError("\"\(command)\" takes \(extra == 0 ? "only the container id" : "at most \(1 + extra) arguments"); unexpected: \(unexpected)")
+    }
     return id
+}
+
+/// For a command that takes no arguments (list, spec, features): one given is an error.
+func noArguments(_ parsed: ParsedFlags, command: String) throws(RuntimeError) {
+    guard let first = parsed.positionals.first else { return }
+    throw RuntimeError("\"\(command)\" takes no arguments; unexpected: \"\(first)\"")
 }

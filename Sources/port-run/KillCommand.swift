@@ -12,9 +12,9 @@ enum KillCommand {
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: [.bool("all", "a"), .bool("help", "h")])
+        let parsed = try ParsedFlags.parse(arguments, flags: [.bool("all", "a"), .bool("help", "h")], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
-        let id = try containerID(parsed, command: "kill")
+        let id = try containerID(parsed, command: "kill", extra: 1)
         let signal = try SignalName.parse(parsed.positionals.dropFirst().first ?? "TERM")
         try context.lifecycle.kill(id, signal: signal, all: parsed.isSet("all"))
         return 0

@@ -20,8 +20,9 @@ enum ListCommand {
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: [.value("format", "f"), .bool("quiet", "q"), .bool("help", "h")])
+        let parsed = try ParsedFlags.parse(arguments, flags: [.value("format", "f"), .bool("quiet", "q"), .bool("help", "h")], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
+        try noArguments(parsed, command: "list")
         let entries = context.lifecycle.list()
         if parsed.isSet("quiet") {
             Output.stdout(entries.map { $0.state.id + "\n" }.joined())

@@ -22,7 +22,7 @@ enum PsCommand {
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
         let parsed = try ParsedFlags.parse(arguments, flags: [.value("format", "f"), .bool("help", "h")])
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
-        let pids = try context.lifecycle.processes(containerID(parsed, command: "ps"))
+        let pids = try context.lifecycle.processes(containerID(parsed, command: "ps", extra: Int.max - 1))
         switch parsed.value("format") ?? "table" {
         case "json":
             Output.stdout(JSONOutput.array(pids.map { .int(Int64($0)) }).render() + "\n")

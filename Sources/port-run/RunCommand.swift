@@ -9,12 +9,15 @@ enum RunCommand {
 
         Options: those of `create`, and
           -d, --detach            return once the container is running
+          --keep                  leave the container, stopped, after it exits (delete removes it)
+          --no-subreaper          do not reap processes the container leaves behind
 
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: createFlags + [.bool("detach", "d"), .bool("keep"), .bool("no-subreaper")])
+        let parsed = try ParsedFlags.parse(arguments, flags: createFlags + [.bool("detach", "d"), .bool("keep"), .bool("no-subreaper")], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
-        return try context.lifecycle.run(createOptions(parsed, command: "run"), detach: parsed.isSet("detach"))
+        return try context.lifecycle.run(createOptions(parsed, command: "run"), detach: parsed.isSet("detach"),
+                                         keep: parsed.isSet("keep"), subreaper: !parsed.isSet("no-subreaper"))
     }
 }

@@ -21,8 +21,9 @@ enum SpecCommand {
         """
 
     static func run(_ arguments: ArraySlice<String>, context: Context) throws(RuntimeError) -> Int32 {
-        let parsed = try ParsedFlags.parse(arguments, flags: [.value("bundle", "b"), .bool("rootless"), .bool("help", "h")])
+        let parsed = try ParsedFlags.parse(arguments, flags: [.value("bundle", "b"), .bool("rootless"), .bool("help", "h")], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
+        try noArguments(parsed, command: "spec")
         let path = (parsed.value("bundle") ?? ".") + "/config.json"
         if Files.exists(path) { throw RuntimeError("File \(path) exists. Remove it first or use a different bundle.") }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)

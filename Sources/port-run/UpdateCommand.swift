@@ -23,7 +23,7 @@ enum UpdateCommand {
             .value("cpuset-mems"), .value("blkio-weight"), .value("kernel-memory"), .value("kernel-memory-tcp"),
             .value("cpu-rt-period"), .value("cpu-rt-runtime"), .value("l3-cache-schema"), .value("mem-bw-schema"),
             .bool("help", "h"),
-        ])
+        ], stopAtPositional: false)
         if parsed.isSet("help") { Output.stdout(usage); return 0 }
         var options = UpdateOptions(id: try containerID(parsed, command: "update"))
         if let path = parsed.value("resources") {

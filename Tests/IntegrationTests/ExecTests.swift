@@ -117,6 +117,26 @@ final class ExecTests: IntegrationCase {
         XCTAssertTrue(output.contains("/dev/pts/"), output)
         XCTAssertTrue(output.contains("via-console"), output)
     }
+
+    /// As runc's: "\n" stays "\n" (no ONLCR), and the pty belongs to the process's user.
+    func testThePtyPrintsNewlinesAsTheyAreAndBelongsToTheUser() throws {
+        try startSleeper("ownpty")
+        let socketPath = bundle + "/console.sock"
+        let receiver = try ConsoleReceiver(path: socketPath)
+        let exec = try startInBackground("exec", "-t", "-d", "--user", "1000:1000", "--console-socket", socketPath, "ownpty",
+                                         "sh", "-c", "stat -c '%u' /proc/self/fd/0; echo end")
+        let master = try receiver.acceptMaster()
+        exec.run.waitUntilExit()
+        var output = ""
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !output.contains("end\n"), readable(master, seconds: 30) {
+            let count = read(master, &buffer, buffer.count)
+            if count <= 0 { break }
+            output += String(decoding: buffer[0..<count], as: UTF8.self)
+        }
+        close(master)
+        XCTAssertEqual(output, "1000\nend\n")
+    }
 }
 
 /// Whether `fd` has something to read within `seconds`.

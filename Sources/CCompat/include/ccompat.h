@@ -148,6 +148,7 @@ int cc_make_controlling_tty(int fd);
 // Raw mode for the caller's terminal while a container's pty is attached; restore after.
 int cc_terminal_raw(int fd, void *saved, size_t saved_size);
 int cc_terminal_restore(int fd, const void *saved);
+int cc_terminal_clear_onlcr(int fd);
 size_t cc_termios_size(void);
 int cc_ioctl_int(int fd, unsigned long request, int arg);
 int cc_ioctl_ptr(int fd, unsigned long request, void *arg);

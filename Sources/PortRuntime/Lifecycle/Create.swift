@@ -167,12 +167,15 @@ extension Lifecycle {
     }
 
     /// `run`: create, start, and unless detached wait for the container, forwarding signals,
-    /// then delete it. Returns the exit code port-run should exit with.
-    public func run(_ options: CreateOptions, detach: Bool) throws(RuntimeError) -> Int32 {
+    /// then delete it (`keep`: leave it stopped, with its cgroup, for `delete`). Without
+    /// `subreaper` processes the container leaves behind are not reaped here. Returns the
+    /// exit code port-run should exit with.
+    public func run(_ options: CreateOptions, detach: Bool, keep: Bool = false, subreaper: Bool = true) throws(RuntimeError) -> Int32 {
+        if detach && keep { throw RuntimeError("--detach and --keep cannot be used together") }
         var console: Int32? = detach ? nil : -1
         if !detach {
             SignalForwarder.block()
-            _ = cc_prctl(CC_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+            if subreaper { _ = cc_prctl(CC_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
         }
         let state = try create(options, foregroundConsole: &console)
         let master = try console.flatMap { peer throws(RuntimeError) -> Int32? in
@@ -193,7 +196,7 @@ extension Lifecycle {
         if detach { return 0 }
         let status = master.map { ConsoleProxy.run(master: $0, until: state.pid) } ?? SignalForwarder.forwardUntilExit(state.pid)
         if state.ownPidNamespace == false { killRemaining(state) }
-        removeStopped(state)
+        if !keep { removeStopped(state) }
         return ParentStage.exitCode(status)
     }
 

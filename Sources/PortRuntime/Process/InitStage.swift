@@ -96,13 +96,7 @@ enum InitStage {
         let needsCgroups = spec.mounts.contains { $0.type == "cgroup" || $0.type == "cgroup2" }
         let cgroupLayout = needsCgroups ? CgroupLayout.current() : CgroupLayout(hierarchies: [])
         try Namespaces.enter(spec.linux.namespaces)
-        // A new time namespace takes its offsets before any process is in it: init enters it
-        // only with its execve.
-        if !spec.linux.timeOffsets.isEmpty {
-            let clockIDs = ["monotonic": 1, "boottime": 7]
-            let lines = spec.linux.timeOffsets.map { "\(clockIDs[$0.clock]!) \($0.seconds) \($0.nanoseconds)\n" }.joined()
-            do { try procfs.write("self/timens_offsets", lines) } catch { throw RuntimeError("linux.timeOffsets: \(error.message)") }
-        }
+        if let time = spec.namespace(.time), time.path == nil { try enterNewTimeNamespace(spec.linux.timeOffsets, procfs: procfs) }
         if let hostname = spec.hostname, !hostname.isEmpty {
             try check(cc_sethostname(hostname, hostname.utf8.count), "sethostname \(hostname)")
         }
@@ -169,6 +163,18 @@ enum InitStage {
         }
         try hooks.run(.createContainer, state: state.hookState(status: .creating))
         return state
+    }
+
+    /// unshare(CLONE_NEWTIME) made a namespace for init's children only. It takes its offsets
+    /// before any process is in it, then init joins it itself: on older kernels (5.10)
+    /// an execve does not move a process into it, and init would keep the host's clocks.
+    private static func enterNewTimeNamespace(_ offsets: [Spec.TimeOffset], procfs: Procfs) throws(RuntimeError) {
+        if !offsets.isEmpty {
+            let clockIDs = ["monotonic": 1, "boottime": 7]
+            let lines = offsets.map { "\(clockIDs[$0.clock]!) \($0.seconds) \($0.nanoseconds)\n" }.joined()
+            do { try procfs.write("self/timens_offsets", lines) } catch { throw RuntimeError("linux.timeOffsets: \(error.message)") }
+        }
+        try Namespaces.join("/proc/self/ns/time_for_children", type: .time)
     }
 
     /// A fresh session keyring keeps the host's keys out of the container. Best effort, as in

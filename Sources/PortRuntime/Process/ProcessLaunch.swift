@@ -73,6 +73,7 @@ public struct ProcessLaunch: Sendable {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in before the
         // capabilities are dropped (as runc); with it, as late as possible.
         if let seccomp, !process.noNewPrivileges { try loadFilter(seccomp, handOver: handOver) }
+        if process.user.uid != 0 { ProcessSetup.giveStdioTo(process.user) }
         try capabilities?.applyBeforeUserSwitch(lastCap: lastCap)
         try ProcessSetup.switchUser(process.user)
         // A change of uid resets dumpability to fs.suid_dumpable: not dumpable until execve.

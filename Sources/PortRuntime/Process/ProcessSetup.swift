@@ -23,6 +23,20 @@ enum ProcessSetup {
         try procfs.write("self/oom_score_adj", String(value))
     }
 
+    /// As runc: stdio the process could not use as its own user (a pty, a pipe of the
+    /// caller's) becomes that user's, keeping its group; /dev/null and what it owns already
+    /// stay. Where the kernel will not allow it (an unmapped owner), it stays as it is.
+    static func giveStdioTo(_ user: Spec.User) {
+        for fd: Int32 in 0...2 {
+            var info = stat()
+            guard fstat(fd, &info) == 0, info.st_uid != user.uid else { continue }
+            if info.st_mode & S_IFMT == S_IFCHR, cc_dev_major(UInt64(info.st_rdev)) == 1, cc_dev_minor(UInt64(info.st_rdev)) == 3 { continue }
+            if fchown(fd, user.uid, info.st_gid) != 0 {
+                Log.debug("chown stdio fd \(fd) to \(user.uid): \(errnoText(errno)); leaving it")
+            }
+        }
+    }
+
     /// Supplementary groups first (they need CAP_SETGID), then gid, then uid.
     static func switchUser(_ user: Spec.User) throws(RuntimeError) {
         let groups = user.additionalGids.map { gid_t($0) }

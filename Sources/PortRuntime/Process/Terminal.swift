@@ -33,6 +33,8 @@ enum Terminal {
         let slave = try openSlave(master, index: index, in: root, procfs: procfs)
         do throws(RuntimeError) {
             if let size { _ = cc_set_window_size(master, UInt16(clamping: size.height), UInt16(clamping: size.width)) }
+            // As runc: tools compare a terminal's output byte for byte, without "\r\n".
+            if cc_terminal_clear_onlcr(slave) != 0 { throw RuntimeError.system("clear ONLCR on the pty", errno: errno) }
             if bindConsole { try bind(slave, ontoConsoleIn: root) }
             let name = Array("/dev/pts/\(index)".utf8)
             if cc_send_fd(consoleSocket, master, name, name.count) < 0 {
