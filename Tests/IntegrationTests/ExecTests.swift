@@ -106,14 +106,7 @@ final class ExecTests: IntegrationCase {
         let master = try receiver.acceptMaster()
         exec.run.waitUntilExit()
         XCTAssertEqual(exec.run.terminationStatus, 0)
-        var output = ""
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !output.contains("via-console"), readable(master, seconds: 30) {
-            let count = read(master, &buffer, buffer.count)
-            if count <= 0 { break }
-            output += String(decoding: buffer[0..<count], as: UTF8.self)
-        }
-        close(master)
+        let output = readTerminal(master, until: "via-console")
         XCTAssertTrue(output.contains("/dev/pts/"), output)
         XCTAssertTrue(output.contains("via-console"), output)
     }
@@ -127,16 +120,22 @@ final class ExecTests: IntegrationCase {
                                          "sh", "-c", "stat -c '%u' /proc/self/fd/0; echo end")
         let master = try receiver.acceptMaster()
         exec.run.waitUntilExit()
-        var output = ""
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !output.contains("end\n"), readable(master, seconds: 30) {
-            let count = read(master, &buffer, buffer.count)
-            if count <= 0 { break }
-            output += String(decoding: buffer[0..<count], as: UTF8.self)
-        }
-        close(master)
+        let output = readTerminal(master, until: "end\n")
         XCTAssertEqual(output, "1000\nend\n")
     }
+}
+
+/// What a pty master gives until `marker` appears (or 30 s of silence); the master is closed.
+func readTerminal(_ master: Int32, until marker: String) -> String {
+    defer { close(master) }
+    var output = ""
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while !output.contains(marker), readable(master, seconds: 30) {
+        let count = read(master, &buffer, buffer.count)
+        if count <= 0 { break }
+        output += String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+    return output
 }
 
 /// Whether `fd` has something to read within `seconds`.
