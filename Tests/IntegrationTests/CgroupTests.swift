@@ -38,12 +38,7 @@ final class CgroupTests: IntegrationCase {
         let cpu = try limitFile("cpu", "limits", v1: "cpu.cfs_quota_us", v2: "cpu.max")
         try limited(["sh", "-c", "cat \(memory.inContainer) \(pids.inContainer) \(cpu.inContainer); exec sleep 1000"], id: "limits", resources: resources)
         let process = try startInBackground("run", "limits")
-        var output = ""
-        while output.split(separator: "\n").count < 3 {
-            let data = process.output.availableData
-            if data.isEmpty { break }
-            output += String(decoding: data, as: UTF8.self)
-        }
+        let output = readLines(process.output, count: 3)
         let expected = [(memory, "67108864"), (pids, "40"), (cpu, cpu.isV2 ? "20000 100000" : "20000")]
         XCTAssertEqual(output, expected.map { $0.1 + "\n" }.joined())
         for (file, value) in expected { XCTAssertEqual(read(file.host), value + "\n", file.host) }

@@ -241,6 +241,17 @@ class IntegrationCase: XCTestCase {
         return (process, pipe.fileHandleForReading)
     }
 
+    /// What `output` gives until it holds `count` lines, or ends.
+    func readLines(_ output: FileHandle, count: Int) -> String {
+        var text = ""
+        while text.split(separator: "\n").count < count {
+            let data = output.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text
+    }
+
     func state(_ id: String) throws -> [String: Any] {
         let result = try port("state", id)
         XCTAssertEqual(result.status, 0, result.stderr)

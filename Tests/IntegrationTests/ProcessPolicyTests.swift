@@ -89,7 +89,7 @@ final class ProcessPolicyTests: IntegrationCase {
                                 "syscalls": [["names": ["personality"], "action": "SCMP_ACT_ERRNO"]]]
         })
         let process = try startInBackground("run", "linux32")
-        let first = String(decoding: process.output.availableData, as: UTF8.self)
+        let first = readLines(process.output, count: 1)
         XCTAssertEqual(first, "i686\n")
         XCTAssertEqual(try port("exec", "linux32", "uname", "-m").stdout, "i686\n")
         XCTAssertEqual(try port("kill", "linux32", "KILL").status, 0)
@@ -155,12 +155,7 @@ final class ProcessPolicyTests: IntegrationCase {
             linux["timeOffsets"] = offsets
         })
         let process = try startInBackground("run", "timens")
-        var output = ""
-        while output.split(separator: "\n").count < 3 {
-            let data = process.output.availableData
-            if data.isEmpty { break }
-            output += String(decoding: data, as: UTF8.self)
-        }
+        let output = readLines(process.output, count: 3)
         // init itself is in the new namespace (its children alone would be, on 5.10, had it
         // not joined), and so is an exec.
         let host = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/time")

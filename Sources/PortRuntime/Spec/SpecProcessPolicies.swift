@@ -26,12 +26,7 @@ extension Spec {
             policyName = try policyField.string()
             guard let policy = Self.policies[policyName] else { throw policyField.fail("invalid scheduler policy \"\(policyName)\"") }
             self.policy = policy
-            flags = 0
-            for field in try json.member("flags")?.elements() ?? [] {
-                let name = try field.string()
-                guard let value = Self.flagValues[name] else { throw field.fail("invalid scheduler flag \"\(name)\"") }
-                flags |= value
-            }
+            flags = try namedFlags(json.member("flags"), Self.flagValues, kind: "scheduler flag")
             nice = try json.integer("nice") ?? 0
             priority = try json.integer("priority") ?? 0
             runtime = try json.integer("runtime") ?? 0
@@ -148,12 +143,7 @@ extension Spec {
             }
             modeName = modeText
             self.mode = mode
-            flags = 0
-            for field in try json.member("flags")?.elements() ?? [] {
-                let name = try field.string()
-                guard let value = Self.flagValues[name] else { throw field.fail("invalid memory policy flag \"\(name)\"") }
-                flags |= value
-            }
+            flags = try namedFlags(json.member("flags"), Self.flagValues, kind: "memory policy flag")
             let nodesField = try json.member("nodes")
             let nodesText = try nodesField?.string() ?? ""
             do throws(CPUListError) { nodes = try CPUList(parsing: nodesText) } catch {
@@ -169,4 +159,15 @@ extension Spec {
             }
         }
     }
+}
+
+/// A list of flag names as one value: each name must be in `table`, its bits or-ed in.
+private func namedFlags<T: FixedWidthInteger>(_ field: JSONField?, _ table: [String: T], kind: String) throws(SpecError) -> T {
+    var flags: T = 0
+    for item in try field?.elements() ?? [] {
+        let name = try item.string()
+        guard let value = table[name] else { throw item.fail("invalid \(kind) \"\(name)\"") }
+        flags |= value
+    }
+    return flags
 }
